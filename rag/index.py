@@ -1,0 +1,421 @@
+"""The index: a Chroma collection of chunk vectors (through llama-index's Chroma vector store),
+a BM25 index (bm25s, Dutch Snowball stemmer and stopwords) and a catalogue of the chunks.
+
+Layout. Every build writes a new *generation*: a fresh Chroma collection
+``kamerbron_<index hash>_g<N>`` plus, for the embedded store, a folder ``<index_dir>/<same name>/``
+with the BM25 index and ``catalogue.jsonl``. Only when the generation is complete does a small
+pointer collection ``kamerbron_<index hash>`` get its metadata switched to it, so a build that fails
+or is killed leaves the previous generation intact and queryable. With a Chroma server the BM25
+index is rebuilt from the documents in Chroma, so every app instance reads one shared index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.records import Chunk
+from rag.errors import IndexMissingError
+from rag.records import Filters
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+# Chunk fields stored as Chroma metadata (scalars only); replies_to is stored as JSON text.
+_META_FIELDS = (
+    "doc_id", "source_file", "turn_index", "part", "n_parts", "speaker", "surname", "party", "role", "section",
+    "procedural", "doc_type", "doc_title", "date", "url", "dossier", "number", "content_hash", "embed_text",
+)
+KEEP_GENERATIONS = 2  # the one just replaced stays, so an app still reading it is not cut off
+
+
+# ---------------------------------------------------------------- BM25 text processing
+
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("dutch")
+
+
+def _stopwords() -> set[str]:
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+    return set(STOPWORDS_DUTCH) | set(STOPWORDS_EN)
+
+
+class Analyzer:
+    """Lower-case, drop Dutch and English stopwords, Dutch Snowball stem."""
+
+    def __init__(self):
+        self._stem = _stemmer().stemWords
+        self._stop = _stopwords()
+
+    def tokens(self, text: str) -> list[str]:
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stop]
+        return self._stem(words)
+
+
+# ---------------------------------------------------------------- Chroma access
+
+
+def chroma_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaConfig
+
+    config = ChromaConfig(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma.host:
+        return chromadb.HttpClient(
+            host=settings.chroma.host, port=settings.chroma.port, ssl=settings.chroma.ssl, settings=config
+        )
+    path = Path(settings.paths.index_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=config)
+
+
+def chunk_to_metadata(chunk: Chunk) -> dict:
+    meta = {name: getattr(chunk, name) for name in _META_FIELDS}
+    meta["replies_to"] = json.dumps(chunk.replies_to)
+    # lower-cased copies and a numeric date make Chroma's where-filters exact and case-insensitive
+    meta["party_lc"] = chunk.party.lower()
+    meta["surname_lc"] = chunk.surname.lower()
+    meta["date_int"] = int(chunk.date.replace("-", "") or 0)
+    return meta
+
+
+def metadata_to_chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
+    fields = {name: meta[name] for name in _META_FIELDS if name in meta}
+    fields["replies_to"] = json.loads(meta.get("replies_to") or "[]")
+    return Chunk(chunk_id=chunk_id, text=text, **fields)
+
+
+@dataclass
+class IndexState:
+    """What one generation holds: per source file, its content hash and chunk count."""
+
+    generation: str
+    files: dict[str, dict] = field(default_factory=dict)
+    built_at: float = 0.0
+    shape: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "IndexState":
+        return cls(**json.loads(text))
+
+
+# ---------------------------------------------------------------- the loaded index
+
+
+class LoadedIndex:
+    """One generation, ready to query: dense search, BM25 search and the chunk catalogue."""
+
+    def __init__(self, settings: Settings, client, state: IndexState, chunks: list[Chunk], bm25, analyzer: Analyzer):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.state = state
+        self.chunks = chunks
+        self.collection = client.get_collection(state.generation)
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self.bm25 = bm25
+        self.analyzer = analyzer
+        self._df: np.ndarray | None = None
+        self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self.by_turn: dict[tuple[str, int], list[int]] = {}
+        self.answered_by: dict[tuple[str, int], list[int]] = {}
+        for i, c in enumerate(chunks):
+            self.by_turn.setdefault((c.doc_id, c.turn_index), []).append(i)
+            if c.part == 0:
+                for target in c.replies_to:
+                    self.answered_by.setdefault((c.doc_id, target), []).append(c.turn_index)
+        # column arrays so a filter mask over hundreds of thousands of chunks is a few vector ops
+        self._cols = {
+            "doc_id": np.array([c.doc_id for c in chunks]),
+            "source_file": np.array([c.source_file for c in chunks]),
+            "doc_type": np.array([c.doc_type for c in chunks]),
+            "party_lc": np.array([c.party.lower() for c in chunks]),
+            "surname_lc": np.array([c.surname.lower() for c in chunks]),
+            "role": np.array([c.role for c in chunks]),
+            "date_int": np.array([int(c.date.replace("-", "") or 0) for c in chunks]),
+        }
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    # -- filters
+
+    def filter_mask(self, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        cols = self._cols
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if filters.doc_ids:
+            wanted = [d.removesuffix(".txt") for d in filters.doc_ids]
+            mask &= np.isin(cols["doc_id"], wanted) | np.isin(cols["source_file"], filters.doc_ids)
+        if filters.doc_types:
+            mask &= np.isin(cols["doc_type"], filters.doc_types)
+        if filters.parties:
+            mask &= np.isin(cols["party_lc"], [p.lower() for p in filters.parties])
+        if filters.speakers:
+            mask &= np.isin(cols["surname_lc"], [s.lower() for s in filters.speakers])
+        if filters.roles:
+            mask &= np.isin(cols["role"], filters.roles)
+        if filters.date_from:
+            mask &= cols["date_int"] >= int(filters.date_from.replace("-", ""))
+        if filters.date_to:
+            mask &= cols["date_int"] <= int(filters.date_to.replace("-", ""))
+        return mask
+
+    def chroma_filters(self, filters: Filters | None):
+        from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
+
+        if filters is None or filters.is_empty():
+            return None
+        conditions: list[MetadataFilter] = []
+        if filters.doc_ids:
+            conditions.append(
+                MetadataFilter(
+                    key="doc_id", operator=FilterOperator.IN, value=[d.removesuffix(".txt") for d in filters.doc_ids]
+                )
+            )
+        if filters.doc_types:
+            conditions.append(MetadataFilter(key="doc_type", operator=FilterOperator.IN, value=filters.doc_types))
+        if filters.parties:
+            conditions.append(
+                MetadataFilter(key="party_lc", operator=FilterOperator.IN, value=[p.lower() for p in filters.parties])
+            )
+        if filters.speakers:
+            conditions.append(
+                MetadataFilter(key="surname_lc", operator=FilterOperator.IN, value=[s.lower() for s in filters.speakers])
+            )
+        if filters.roles:
+            conditions.append(MetadataFilter(key="role", operator=FilterOperator.IN, value=filters.roles))
+        if filters.date_from:
+            conditions.append(
+                MetadataFilter(key="date_int", operator=FilterOperator.GTE, value=int(filters.date_from.replace("-", "")))
+            )
+        if filters.date_to:
+            conditions.append(
+                MetadataFilter(key="date_int", operator=FilterOperator.LTE, value=int(filters.date_to.replace("-", "")))
+            )
+        return MetadataFilters(filters=conditions)
+
+    # -- searches
+
+    def dense_search(self, query_vector: np.ndarray, n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(catalogue position, cosine similarity), best first."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        mask = self.filter_mask(filters)
+        available = int(mask.sum()) if mask is not None else len(self.chunks)
+        if available == 0:
+            return []
+        query = VectorStoreQuery(
+            query_embedding=query_vector.tolist(),
+            similarity_top_k=min(n, available),
+            filters=self.chroma_filters(filters),
+        )
+        result = self.vector_store.query(query)
+        hits = []
+        for node_id, similarity in zip(result.ids or [], result.similarities or []):
+            if node_id in self.position:
+                # the store reports exp(-cosine distance); turn it back into a cosine similarity
+                hits.append((self.position[node_id], 1.0 + float(np.log(max(similarity, 1e-12)))))
+        return hits
+
+    def bm25_search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        tokens = [t for t in self.analyzer.tokens(query) if t in self._vocab]
+        if not tokens or not len(self.chunks):
+            return []
+        mask = self.filter_mask(filters)
+        if mask is not None and not mask.any():
+            return []
+        k = min(n, len(self.chunks) if mask is None else int(mask.sum()))
+        docs, scores = self.bm25.retrieve(
+            [tokens], k=k, show_progress=False, n_threads=1,
+            weight_mask=None if mask is None else mask.astype(np.float32),
+        )
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    @property
+    def _vocab(self) -> dict:
+        return self.bm25.vocab_dict
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of an analysed token over the whole index (0 when unseen)."""
+        if self._df is None:
+            self._df = np.diff(self.bm25.scores["indptr"])
+        tid = self._vocab.get(token)
+        if tid is None or tid >= len(self._df):
+            return 0.0
+        n, df = len(self.chunks), float(self._df[tid])
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+    # -- catalogue
+
+    def turn_chunks(self, doc_id: str, turn_index: int) -> list[Chunk]:
+        return [self.chunks[i] for i in self.by_turn.get((doc_id, turn_index), [])]
+
+
+def build_bm25(chunks: list[Chunk], analyzer: Analyzer):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    corpus_tokens = [analyzer.tokens(c.embed_text) for c in chunks]
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
+    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    return retriever
+
+
+# ---------------------------------------------------------------- the store
+
+
+class IndexStore:
+    """Reads and writes the generations of one index shape."""
+
+    def __init__(self, settings: Settings, client=None):
+        self.settings = settings
+        self.client = client if client is not None else chroma_client(settings)
+        self.base = settings.collection_name()
+        self.embedded = not settings.chroma.host
+
+    # -- pointer
+
+    def _pointer(self, create: bool = False):
+        if create:
+            return self.client.get_or_create_collection(self.base, metadata={"kind": "pointer"})
+        try:
+            return self.client.get_collection(self.base)
+        except Exception:
+            return None
+
+    def current_state(self) -> IndexState | None:
+        pointer = self._pointer()
+        meta = (pointer.metadata or {}) if pointer is not None else {}
+        if not meta.get("state"):
+            return None
+        return IndexState.from_json(meta["state"])
+
+    def _generation_dir(self, generation: str) -> Path:
+        return Path(self.settings.paths.index_dir) / generation
+
+    # -- reading
+
+    def load(self) -> LoadedIndex:
+        state = self.current_state()
+        if state is None:
+            where = self.settings.chroma.host or self.settings.paths.index_dir
+            raise IndexMissingError(
+                f"No index for these settings (collection {self.base}) at {where}. "
+                "Build it with `python -m ingest build` (or `make index`)."
+            )
+        analyzer = Analyzer()
+        folder = self._generation_dir(state.generation)
+        if self.embedded and (folder / "catalogue.jsonl").exists():
+            import bm25s
+
+            with open(folder / "catalogue.jsonl", encoding="utf-8") as fh:
+                chunks = [Chunk.model_validate_json(line) for line in fh]
+            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+        else:
+            chunks = self._chunks_from_chroma(state.generation)
+            bm25 = build_bm25(chunks, analyzer)
+        return LoadedIndex(self.settings, self.client, state, chunks, bm25, analyzer)
+
+    def _chunks_from_chroma(self, generation: str, batch: int = 5000) -> list[Chunk]:
+        collection = self.client.get_collection(generation)
+        chunks: list[Chunk] = []
+        total = collection.count()
+        for offset in range(0, total, batch):
+            got = collection.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                chunks.append(metadata_to_chunk(cid, text, meta))
+        chunks.sort(key=lambda c: (c.source_file, c.turn_index, c.part))
+        return chunks
+
+    def stored_vectors(self, state: IndexState | None, content_hashes: set[str]) -> dict[str, np.ndarray]:
+        """Vectors of the current generation by chunk content hash, so unchanged chunks are not re-embedded."""
+        if state is None or not content_hashes:
+            return {}
+        collection = self.client.get_collection(state.generation)
+        found: dict[str, np.ndarray] = {}
+        total = collection.count()
+        for offset in range(0, total, 5000):
+            got = collection.get(include=["embeddings", "metadatas"], limit=5000, offset=offset)
+            for vector, meta in zip(got["embeddings"], got["metadatas"]):
+                h = meta.get("content_hash")
+                if h in content_hashes:
+                    found[h] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    # -- writing
+
+    def write_generation(self, chunks: list[Chunk], vectors: np.ndarray, files: dict[str, dict]) -> IndexState:
+        """Write a complete new generation aside, then switch the pointer to it."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        previous = self.current_state()
+        number = int(previous.generation.rsplit("_g", 1)[1]) + 1 if previous else 1
+        generation = f"{self.base}_g{number}"
+        self._drop_generation(generation)  # leftovers of a build that was killed midway
+        collection = self.client.create_collection(generation, metadata={"hnsw:space": "cosine"})
+        store = ChromaVectorStore(chroma_collection=collection)
+        nodes = []
+        for chunk, vector in zip(chunks, vectors):
+            node = TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=chunk_to_metadata(chunk), embedding=vector.tolist())
+            # the source relationship makes llama-index store our doc_id as its ref_doc_id
+            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
+            nodes.append(node)
+        for start in range(0, len(nodes), 2000):
+            store.add(nodes[start : start + 2000])
+
+        state = IndexState(generation=generation, files=files, built_at=time.time(), shape=self.settings.index_shape())
+        if self.embedded:
+            folder = self._generation_dir(generation)
+            tmp = folder.with_name(folder.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            with open(tmp / "catalogue.jsonl", "w", encoding="utf-8") as fh:
+                for chunk in chunks:
+                    fh.write(chunk.model_dump_json() + "\n")
+            build_bm25(chunks, Analyzer()).save(str(tmp / "bm25"), show_progress=False)
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(tmp, folder)
+
+        pointer = self._pointer(create=True)
+        pointer.modify(metadata={"kind": "pointer", "state": state.to_json()})
+        self._prune(keep={generation, previous.generation if previous else ""})
+        return state
+
+    def _drop_generation(self, generation: str) -> None:
+        try:
+            self.client.delete_collection(generation)
+        except Exception:
+            pass
+        if self.embedded:
+            shutil.rmtree(self._generation_dir(generation), ignore_errors=True)
+            shutil.rmtree(self._generation_dir(generation + ".tmp"), ignore_errors=True)
+
+    def _prune(self, keep: set[str]) -> None:
+        prefix = f"{self.base}_g"
+        for collection in self.client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            if name.startswith(prefix) and name not in keep:
+                self._drop_generation(name)

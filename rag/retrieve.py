@@ -1,0 +1,204 @@
+"""Hybrid retrieval: dense (Chroma, multilingual-e5) and BM25 (Dutch stemming), fused by
+reciprocal rank fusion, with metadata filters, procedural down-weighting, optional cross-encoder
+reranking, and linked turns brought along (question <-> answer, interruption <-> reply).
+
+llama-index's ``QueryFusionRetriever`` is not used for the fusion: it runs its retrievers without
+per-query metadata filters on the BM25 side and returns only fused scores, while the answer stage
+needs each passage's own dense and BM25 scores to decide whether to refuse. The Chroma side does go
+through llama-index's ``ChromaVectorStore`` (see rag/index.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ingest.records import Chunk
+from rag.embed import Embedder, build_embedder, load_sentence_transformer  # noqa: F401  (re-exported)
+from rag.errors import EmbeddingModelError
+from rag.index import IndexStore, LoadedIndex
+from rag.records import Filters, Passage
+from rag.settings import Settings
+
+# BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
+# equivalents added to the BM25 query so English questions still find exact-term matches.
+EN_TO_NL = {
+    "human trafficking": "mensenhandel", "trafficking": "mensenhandel", "trafficker": "mensenhandelaar",
+    "traffickers": "mensenhandelaren", "prostitution": "prostitutie", "prostitute": "prostituee",
+    "prostitutes": "prostituees", "sex worker": "sekswerker", "sex workers": "sekswerkers", "brothel": "bordeel",
+    "victim": "slachtoffer", "victims": "slachtoffers", "police": "politie", "minister": "minister",
+    "state secretary": "staatssecretaris", "labour exploitation": "arbeidsuitbuiting",
+    "exploitation": "uitbuiting", "sexual exploitation": "seksuele uitbuiting", "children": "kinderen",
+    "child": "kind", "minors": "minderjarigen", "loverboys": "loverboys", "pimp": "pooier",
+    "registration": "registratie", "licence": "vergunning", "license": "vergunning", "permit": "vergunning",
+    "language test": "taaltoets", "age": "leeftijd", "minimum age": "minimumleeftijd", "law": "wet",
+    "bill": "wetsvoorstel", "money": "geld", "million": "miljoen", "budget": "middelen", "funding": "middelen",
+    "shelter": "opvang", "reception": "opvang", "residence permit": "verblijfsvergunning",
+    "municipalities": "gemeenten", "municipality": "gemeente", "prosecution": "vervolging",
+    "public prosecutor": "openbaar ministerie", "national rapporteur": "nationaal rapporteur",
+    "labour inspectorate": "inspectie", "inspection": "inspectie", "escort": "escort", "window": "raam",
+    "enforcement": "handhaving", "supervision": "toezicht", "asylum": "asiel", "debate": "debat",
+    "party": "partij", "parties": "partijen", "answer": "antwoord", "question": "vraag", "letter": "brief",
+    "action plan": "actieplan", "customers": "klanten", "clients": "klanten", "punishable": "strafbaar",
+    "criminal": "strafbaar", "forced": "gedwongen", "coercion": "dwang", "marechaussee": "marechaussee",
+}
+_EN_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, EN_TO_NL), key=len, reverse=True)) + r")\b", re.I)
+
+
+def expand_for_bm25(query: str) -> str:
+    extra = {EN_TO_NL[m.group(1).lower()] for m in _EN_PATTERN.finditer(query)}
+    return f"{query} {' '.join(sorted(extra))}" if extra else query
+
+
+def passage_from_chunk(chunk: Chunk, **extra) -> Passage:
+    return Passage(
+        chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, source_file=chunk.source_file, turn_index=chunk.turn_index,
+        part=chunk.part, speaker=chunk.speaker, surname=chunk.surname, party=chunk.party, role=chunk.role,
+        section=chunk.section, procedural=chunk.procedural, replies_to=chunk.replies_to, doc_type=chunk.doc_type,
+        doc_title=chunk.doc_title, date=chunk.date, url=chunk.url, text=chunk.text, **extra,
+    )
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+class CrossEncoderReranker:
+    """Optional reranking with a sentence-transformers CrossEncoder loaded from disk."""
+
+    def __init__(self, model: str, device: str = "auto"):
+        import os
+
+        from sentence_transformers import CrossEncoder
+
+        from rag.embed import pick_device
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            self._model = CrossEncoder(model, device=pick_device(device), local_files_only=True)
+        except Exception as exc:
+            raise EmbeddingModelError(
+                f"Reranker {model!r} could not be loaded from this machine ({type(exc).__name__}). "
+                "Set KAMERBRON_RETRIEVAL_RERANKER_MODEL to a local model folder, or leave it empty to turn reranking off."
+            ) from exc
+
+    def scores(self, query: str, texts: list[str]) -> list[float]:
+        return [float(s) for s in self._model.predict([(query, t) for t in texts], show_progress_bar=False)]
+
+
+class Retriever:
+    """Loads the index, embedder and reranker once; ``retrieve`` is then cheap."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        index: LoadedIndex | None = None,
+        embedder: Embedder | None = None,
+        reranker: CrossEncoderReranker | None = None,
+    ):
+        self.settings = settings or Settings()
+        self.index = index or IndexStore(self.settings).load()
+        self._embedder = embedder
+        self.reranker = reranker
+        if reranker is None and self.settings.retrieval.reranker_model:
+            self.reranker = CrossEncoderReranker(self.settings.retrieval.reranker_model, self.settings.embedding.device)
+        self.last_timings_ms: dict[str, float] = {}
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = build_embedder(self.settings)
+        return self._embedder
+
+    def retrieve(
+        self, query: str, *, filters: Filters | None = None, k: int | None = None, mode: str | None = None
+    ) -> list[Passage]:
+        """The top ``k`` passages for ``query`` (best first), followed by passages linked to them."""
+        cfg = self.settings.retrieval
+        k = k or cfg.top_k
+        mode = mode or cfg.mode
+        index = self.index
+        timings: dict[str, float] = {}
+
+        dense: list[tuple[int, float]] = []
+        sparse: list[tuple[int, float]] = []
+        if mode in ("hybrid", "dense"):
+            t0 = time.perf_counter()
+            vector = self.embedder.embed_query(query)
+            timings["embed_ms"] = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            dense = index.dense_search(vector, cfg.candidates, filters)
+            timings["dense_ms"] = (time.perf_counter() - t0) * 1000
+        if mode in ("hybrid", "bm25"):
+            t0 = time.perf_counter()
+            sparse = index.bm25_search(expand_for_bm25(query), cfg.candidates, filters)
+            timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
+
+        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
+        for i in fused:
+            if index.chunks[i].procedural:
+                fused[i] *= cfg.procedural_weight
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        dense_scores, bm25_scores = dict(dense), dict(sparse)
+
+        if self.reranker is not None and ranked:
+            t0 = time.perf_counter()
+            head = ranked[: cfg.rerank_candidates]
+            scores = self.reranker.scores(query, [index.chunks[i].text for i in head])
+            order = sorted(range(len(head)), key=lambda j: -scores[j])
+            fused.update({head[j]: scores[j] for j in order})
+            ranked = [head[j] for j in order] + ranked[len(head) :]
+            timings["rerank_ms"] = (time.perf_counter() - t0) * 1000
+
+        hits = [
+            passage_from_chunk(
+                index.chunks[i], score=fused[i], rank=r + 1, via="hit",
+                dense_score=dense_scores.get(i), bm25_score=bm25_scores.get(i),
+            )
+            for r, i in enumerate(ranked[:k])
+        ]
+        self.last_timings_ms = timings
+        if cfg.bring_linked:
+            hits += self.linked_passages(hits, filters)
+        return hits
+
+    def linked_passages(self, hits: list[Passage], filters: Filters | None = None) -> list[Passage]:
+        """For each hit: the question it answers / interruption it replies to, and the answers to it."""
+        index = self.index
+        seen = {p.chunk_id for p in hits}
+        linked: list[Passage] = []
+        for hit in hits:
+            targets = list(hit.replies_to) + index.answered_by.get((hit.doc_id, hit.turn_index), [])
+            for turn_index in targets:
+                for chunk in index.turn_chunks(hit.doc_id, turn_index)[:2]:
+                    if chunk.chunk_id not in seen:
+                        seen.add(chunk.chunk_id)
+                        linked.append(passage_from_chunk(chunk, score=0.0, rank=0, via="linked", linked_from=hit.chunk_id))
+        return linked
+
+    def facets(self) -> dict:
+        chunks = self.index.chunks
+        documents: dict[str, dict] = {}
+        for c in chunks:
+            documents.setdefault(c.doc_id, {"doc_id": c.doc_id, "source_file": c.source_file, "title": c.doc_title, "date": c.date})
+        dates = sorted(c.date for c in chunks if c.date)
+        return {
+            "parties": sorted({c.party for c in chunks if c.party}),
+            "speakers": sorted({c.surname for c in chunks if c.surname}),
+            "documents": sorted(documents.values(), key=lambda d: d["date"]),
+            "date_min": dates[0] if dates else "",
+            "date_max": dates[-1] if dates else "",
+        }
+
+
+def retrieve(
+    query: str, *, filters: Filters | None = None, k: int | None = None, settings: Settings | None = None,
+    retriever: Retriever | None = None,
+) -> list[Passage]:
+    retriever = retriever or Retriever(settings)
+    return retriever.retrieve(query, filters=filters, k=k)

@@ -1,0 +1,115 @@
+"""The index store on its own: generations, the pointer switch, filters, BM25, linked turns."""
+
+import pytest
+
+from ingest.chunk import chunk_document
+from ingest.records import DocumentMeta, ParsedDocument, Turn
+from rag.embed import HashEmbedder
+from rag.errors import IndexMissingError
+from rag.index import IndexStore
+from rag.records import Filters
+from rag.retrieve import Retriever, reciprocal_rank_fusion
+
+
+def _chunks(settings):
+    meta = DocumentMeta(doc_id="d", source_file="d.txt", title="Verslag", date="2017-02-16", doc_type="debat")
+    turns = [
+        Turn(doc_id="d", turn_index=0, speaker="De heer Van Nispen", surname="Van Nispen", party="SP", role="kamerlid",
+             text="De politie heeft te weinig capaciteit om mensenhandel aan te pakken."),
+        Turn(doc_id="d", turn_index=1, speaker="Minister Blok", surname="Blok", role="minister", replies_to=[0],
+             text="Er komt 2 miljoen euro extra voor de politie."),
+        Turn(doc_id="d", turn_index=2, speaker="De voorzitter", surname="Van Oosten", role="voorzitter", procedural=True,
+             text="Dank u wel. Het woord is aan de minister voor de politie."),
+        Turn(doc_id="d", turn_index=3, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
+             text="Het CDA wil een registratieplicht voor prostituees."),
+    ]
+    return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+
+
+def _write(settings, chunks=None):
+    chunks = chunks or _chunks(settings)
+    store = IndexStore(settings)
+    vectors = HashEmbedder(settings.embedding.dim).embed_passages([c.embed_text for c in chunks])
+    return store, store.write_generation(chunks, vectors, {"d.txt": {"content_hash": "h", "chunks": len(chunks)}})
+
+
+@pytest.fixture
+def retriever(settings):
+    _write(settings)
+    return Retriever(settings, embedder=HashEmbedder(settings.embedding.dim))
+
+
+def test_missing_index_says_how_to_build(settings):
+    with pytest.raises(IndexMissingError, match="python -m ingest build"):
+        IndexStore(settings).load()
+
+
+def test_written_generation_loads_all_chunks(settings):
+    store, _ = _write(settings)
+    assert len(store.load()) == 4
+
+
+def test_second_write_switches_to_a_new_generation(settings):
+    _write(settings)
+    store, state = _write(settings)
+    assert state.generation.endswith("_g2") and store.current_state().generation == state.generation
+
+
+def test_old_generations_are_pruned(settings):
+    for _ in range(3):
+        store, _ = _write(settings)
+    names = sorted(c.name for c in store.client.list_collections() if "_g" in c.name)
+    assert [n.rsplit("_", 1)[1] for n in names] == ["g2", "g3"]
+
+
+def test_bm25_finds_stemmed_word(retriever):
+    hits = retriever.retrieve("registratieplichten", mode="bm25")
+    assert hits[0].surname == "Kuik"
+
+
+def test_party_filter_keeps_only_that_party(retriever):
+    hits = [p for p in retriever.retrieve("politie", filters=Filters(parties=["sp"])) if p.via == "hit"]
+    assert {p.party for p in hits} == {"SP"}
+
+
+def test_speaker_filter_is_case_insensitive(retriever):
+    hits = [p for p in retriever.retrieve("politie", filters=Filters(speakers=["blok"])) if p.via == "hit"]
+    assert {p.surname for p in hits} == {"Blok"}
+
+
+def test_date_filter_excludes_everything_outside_range(retriever):
+    assert retriever.retrieve("politie", filters=Filters(date_from="2018-01-01")) == []
+
+
+def test_role_filter(retriever):
+    hits = [p for p in retriever.retrieve("politie", filters=Filters(roles=["minister"])) if p.via == "hit"]
+    assert [p.role for p in hits] == ["minister"]
+
+
+def test_procedural_turn_is_down_weighted(retriever):
+    ranked = [p.surname for p in retriever.retrieve("het woord is aan de minister voor de politie", mode="bm25")]
+    assert ranked.index("Van Oosten") > 0
+
+
+def test_answer_brings_along_the_question_it_answers(retriever):
+    passages = retriever.retrieve("2 miljoen euro", k=1, mode="bm25")
+    assert [(p.surname, p.via) for p in passages] == [("Blok", "hit"), ("Van Nispen", "linked")]
+
+
+def test_question_brings_along_its_answer(retriever):
+    passages = retriever.retrieve("capaciteit mensenhandel", k=1, mode="bm25")
+    assert ("Blok", "linked") in [(p.surname, p.via) for p in passages]
+
+
+def test_english_question_reaches_dutch_text_through_bm25(retriever):
+    assert retriever.retrieve("registration of prostitutes", mode="bm25")[0].surname == "Kuik"
+
+
+def test_rrf_rewards_agreement():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [2, 1, 3]], k=60)
+    assert fused[3] < fused[1] == fused[2]
+
+
+def test_facets_list_parties_and_speakers(retriever):
+    facets = retriever.facets()
+    assert facets["parties"] == ["CDA", "SP"] and "Blok" in facets["speakers"]
