@@ -2,35 +2,12 @@
 
 import pytest
 
-from ingest.chunk import chunk_document
-from ingest.records import DocumentMeta, ParsedDocument, Turn
 from rag.embed import HashEmbedder
 from rag.errors import IndexMissingError
 from rag.index import IndexStore
 from rag.records import Filters
 from rag.retrieve import Retriever, reciprocal_rank_fusion
-
-
-def _chunks(settings):
-    meta = DocumentMeta(doc_id="d", source_file="d.txt", title="Verslag", date="2017-02-16", doc_type="debat")
-    turns = [
-        Turn(doc_id="d", turn_index=0, speaker="De heer Van Nispen", surname="Van Nispen", party="SP", role="kamerlid",
-             text="De politie heeft te weinig capaciteit om mensenhandel aan te pakken."),
-        Turn(doc_id="d", turn_index=1, speaker="Minister Blok", surname="Blok", role="minister", replies_to=[0],
-             text="Er komt 2 miljoen euro extra voor de politie."),
-        Turn(doc_id="d", turn_index=2, speaker="De voorzitter", surname="Van Oosten", role="voorzitter", procedural=True,
-             text="Dank u wel. Het woord is aan de minister voor de politie."),
-        Turn(doc_id="d", turn_index=3, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
-             text="Het CDA wil een registratieplicht voor prostituees."),
-    ]
-    return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
-
-
-def _write(settings, chunks=None):
-    chunks = chunks or _chunks(settings)
-    store = IndexStore(settings)
-    vectors = HashEmbedder(settings.embedding.dim).embed_passages([c.embed_text for c in chunks])
-    return store, store.write_generation(chunks, vectors, {"d.txt": {"content_hash": "h", "chunks": len(chunks)}})
+from tests.conftest import write_small_index as _write
 
 
 @pytest.fixture

@@ -1,0 +1,169 @@
+"""Answering: validate -> condense follow-ups -> retrieve -> answer (LLM or extractive) -> Answer.
+
+``Answerer`` loads the index and models once; ``answer()`` is the one-shot convenience.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+
+from rag.errors import LLMEndpointError, QuestionInvalidError
+from rag.extractive import ExtractiveComposer
+from rag.records import Answer, AnswerUpdate, Filters, Passage
+from rag.retrieve import Retriever
+from rag.settings import Settings
+
+LLM_FALLBACK_NOTICE = (
+    "Het taalmodel gaf geen antwoord ({reason}); hieronder staat het antwoord dat rechtstreeks uit de "
+    "gevonden passages is samengesteld."
+)
+# Latin letters (incl. accents) must dominate a question; Kamerbron reads Dutch and English.
+_MIN_LATIN_SHARE = 0.6
+
+
+def validate_question(question: str, settings: Settings) -> str:
+    """The cleaned question, or QuestionInvalidError with a Dutch message for the user."""
+    if not isinstance(question, str):
+        raise QuestionInvalidError("De vraag moet tekst zijn.")
+    controls = [c for c in question if unicodedata.category(c) in ("Cc", "Cf") and c not in "\n\r\t"]
+    if controls:
+        raise QuestionInvalidError(
+            "De vraag bevat onzichtbare stuurtekens. Typ de vraag opnieuw of plak haar als platte tekst."
+        )
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise QuestionInvalidError("De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel.")
+    limit = settings.answer.max_question_chars
+    if len(cleaned) > limit:
+        raise QuestionInvalidError(
+            f"De vraag is te lang ({len(cleaned)} tekens; maximaal {limit}). Maak haar korter en specifieker."
+        )
+    letters = [c for c in cleaned if c.isalpha()]
+    if not letters:
+        raise QuestionInvalidError("De vraag bevat geen woorden. Stel een vraag in het Nederlands of Engels.")
+    latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
+    if latin / len(letters) < _MIN_LATIN_SHARE:
+        raise QuestionInvalidError(
+            "Kamerbron beantwoordt vragen in het Nederlands of Engels. Stel de vraag in een van die talen."
+        )
+    return cleaned
+
+
+class Answerer:
+    """Holds the retriever (index, embedder) and the LLM client; answers many questions."""
+
+    def __init__(self, settings: Settings | None = None, *, retriever: Retriever | None = None, llm=None):
+        self.settings = settings or (retriever.settings if retriever else Settings())
+        self.retriever = retriever or Retriever(self.settings)
+        if llm is None and self.use_llm:
+            from rag.llm import build_llm
+
+            llm = build_llm(self.settings)
+        self.llm = llm
+        self.composer = ExtractiveComposer(
+            self.retriever.index.analyzer,
+            self.retriever.index.idf,
+            max_sentences=self.settings.answer.max_sentences,
+            refusal_threshold=self.settings.answer.refusal_threshold,
+        )
+        self.settings_hash = self.settings.settings_hash()
+
+    @property
+    def use_llm(self) -> bool:
+        backend = self.settings.answer.backend
+        return backend == "llm" or (backend == "auto" and bool(self.settings.llm.base_url))
+
+    def facets(self) -> dict:
+        return self.retriever.facets()
+
+    def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        if not history:
+            return question
+        from rag.condense import condense_question
+
+        return condense_question(question, list(history), self.llm if self.use_llm else None)
+
+    def retrieve(self, question: str, filters: Filters | None = None) -> list[Passage]:
+        return self.retriever.retrieve(question, filters=filters)
+
+    def answer(self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Answer:
+        final = None
+        for update in self.stream(question, history=history, filters=filters):
+            final = update.final or final
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None
+    ) -> Iterator[AnswerUpdate]:
+        """Yield the answer text as it grows; the last update carries the final Answer."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = validate_question(question, self.settings)
+
+        t0 = time.perf_counter()
+        standalone = self.condense(question, history)
+        timings["condense_ms"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        passages = self.retrieve(standalone, filters)
+        timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        timings.update(self.retriever.last_timings_ms)
+
+        answer = Answer(question=question, standalone_question=standalone, answer="", retrieved=passages,
+                        settings_hash=self.settings_hash)
+        t0 = time.perf_counter()
+        if self.use_llm and self.llm is not None:
+            try:
+                for update in self._stream_llm(standalone, passages, history, answer):
+                    yield update
+            except LLMEndpointError as exc:
+                answer.notice = LLM_FALLBACK_NOTICE.format(reason=_short_reason(exc))
+                self._extractive(standalone, passages, answer)
+        else:
+            self._extractive(standalone, passages, answer)
+        timings["generate_ms"] = (time.perf_counter() - t0) * 1000
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms = {k: round(v, 2) for k, v in timings.items()}
+        yield AnswerUpdate(text=answer.answer, final=answer)
+
+    def _extractive(self, question: str, passages: list[Passage], answer: Answer) -> None:
+        text, citations, refused = self.composer.compose(question, passages)
+        answer.answer, answer.citations, answer.refused, answer.backend = text, citations, refused, "extractive"
+
+    def _stream_llm(self, question: str, passages: list[Passage], history, answer: Answer) -> Iterator[AnswerUpdate]:
+        from rag.generate import stream_generate
+
+        resolved = None
+        for item in stream_generate(question, passages, self.llm, history=list(history)):
+            if isinstance(item, str):
+                yield AnswerUpdate(text=item)
+            else:
+                resolved = item
+        if resolved is None:
+            raise LLMEndpointError("The LLM stream ended without an answer. Check KAMERBRON_LLM_BASE_URL.")
+        answer.answer = resolved.text
+        answer.citations = resolved.citations
+        answer.refused = resolved.refused
+        answer.unsupported_sentences = resolved.unsupported_sentences
+        answer.backend = "llm"
+
+
+def _short_reason(exc: Exception) -> str:
+    text = str(exc).split(". ")[0]
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def answer(
+    question: str,
+    *,
+    history: Sequence[tuple[str, str]] = (),
+    filters: Filters | None = None,
+    retriever: Retriever | None = None,
+    llm=None,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer one question; builds an ``Answerer`` from settings unless parts are injected."""
+    return Answerer(settings, retriever=retriever, llm=llm).answer(question, history=history, filters=filters)

@@ -1,0 +1,174 @@
+"""The extractive answer: composed from the best sentences of the top passages, each quoted,
+attributed to its speaker (party, role, date) and cited. No model is involved, so it works offline
+and cannot say anything the documents do not say.
+
+Sentences are scored by how much of the question's (idf-weighted, stemmed) content they cover,
+weighted by the rank of their passage. The answer refuses when the evidence is weak: the
+confidence is the best passage's coverage blended with its dense similarity, and the threshold
+(``answer.refusal_threshold``) is calibrated on the evaluation set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.chunk import split_sentences
+from rag.index import Analyzer
+from rag.prompts import REFUSAL_SENTENCE
+from rag.records import Citation, Passage
+from rag.retrieve import expand_for_bm25
+
+MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
+MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+_ENGLISH_HINTS = {"what", "who", "which", "how", "did", "does", "the", "about", "say", "said", "why", "when", "is", "are", "was", "were", "minister's", "answer", "of", "and", "do"}
+_COMPARE_HINTS = re.compile(r"\b(verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|parties|versus|vs\.?|tegenover)\b", re.I)
+
+
+def is_english(question: str) -> bool:
+    words = re.findall(r"[a-z']+", question.lower())
+    return bool(words) and sum(w in _ENGLISH_HINTS for w in words) / len(words) >= 0.2
+
+
+def format_date(iso: str, english: bool = False) -> str:
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
+    if not match:
+        return ""
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    return f"{day} {(MONTHS_EN if english else MONTHS_NL)[month - 1]} {year}"
+
+
+def attribution(p: Passage, english: bool = False) -> str:
+    """'Minister Blok antwoordde op 16 februari 2017' / 'De heer Van Nispen (SP) zei op ...'."""
+    who = p.speaker or ("the document" if english else "Het document")
+    if p.role == "fractie":
+        who = f"De {who}" if not english else f"The members of the {p.party} group"
+    elif p.party and p.role != "fractie":
+        who = f"{who} ({p.party})"
+    if english:
+        verb = {"fractie": "asked", "minister": "replied" if p.replies_to else "said"}.get(p.role, "said")
+        if p.role == "staatssecretaris":
+            verb = "replied" if p.replies_to else "said"
+        if p.doc_type == "brief":
+            verb = "wrote"
+    else:
+        verb = "zei"
+        if p.role == "fractie":
+            verb = "schreven"
+        elif p.role in ("minister", "staatssecretaris", "regering") and p.replies_to:
+            verb = "antwoordde"
+        elif p.doc_type in ("brief", "schriftelijk_overleg"):
+            verb = "schreef"
+    date = format_date(p.date, english)
+    if date:
+        return f"{who} {verb} {'on' if english else 'op'} {date}"
+    return f"{who} {verb}"
+
+
+@dataclass
+class ScoredSentence:
+    passage_index: int
+    text: str
+    score: float
+    coverage: float
+
+
+class ExtractiveComposer:
+    """Scores sentences of retrieved passages against a question and writes the cited answer."""
+
+    def __init__(self, analyzer: Analyzer, idf, *, max_sentences: int = 4, refusal_threshold: float = 0.2):
+        self.analyzer = analyzer
+        self.idf = idf
+        self.max_sentences = max_sentences
+        self.refusal_threshold = refusal_threshold
+
+    def query_weights(self, question: str) -> dict[str, float]:
+        return {t: max(self.idf(t), 0.1) for t in self.analyzer.tokens(expand_for_bm25(question))}
+
+    def coverage(self, weights: dict[str, float], text: str) -> float:
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        present = set(self.analyzer.tokens(text))
+        return sum(w for t, w in weights.items() if t in present) / total
+
+    def confidence(self, question: str, passages: list[Passage]) -> float:
+        """Evidence strength in [0, 1]: best of the top hits' term coverage blended with dense similarity."""
+        weights = self.query_weights(question)
+        best = 0.0
+        for p in [p for p in passages if p.via == "hit"][:3]:
+            cov = self.coverage(weights, f"{p.speaker} {p.party} {p.text}")
+            # e5 similarities of related texts live in roughly 0.75-0.90
+            dense = min(max(((p.dense_score or 0.75) - 0.75) / 0.15, 0.0), 1.0)
+            best = max(best, 0.6 * cov + 0.4 * dense)
+        return best
+
+    def select(self, question: str, passages: list[Passage]) -> list[ScoredSentence]:
+        weights = self.query_weights(question)
+        compare = bool(_COMPARE_HINTS.search(question))
+        candidates: list[ScoredSentence] = []
+        for i, p in enumerate(passages):
+            if p.procedural:
+                continue
+            prior = 1.0 / (1.0 + 0.35 * (p.rank - 1)) if p.via == "hit" else 0.55
+            for sentence in split_sentences(p.text):
+                words = len(sentence.split())
+                if words < 4:
+                    continue
+                cov = self.coverage(weights, sentence)
+                # very long sentences are costly to read; very short ones rarely carry an answer
+                length = 1.0 if words <= 45 else 45 / words
+                candidates.append(ScoredSentence(i, sentence, prior * (0.15 + cov) * length, cov))
+        candidates.sort(key=lambda s: -s.score)
+        chosen: list[ScoredSentence] = []
+        per_passage: dict[int, int] = {}
+        speakers: set[str] = set()
+        for s in candidates:
+            if len(chosen) >= self.max_sentences:
+                break
+            p = passages[s.passage_index]
+            if per_passage.get(s.passage_index, 0) >= 2:
+                continue
+            if chosen and s.score < 0.35 * chosen[0].score:
+                break
+            if compare and p.speaker in speakers and len(chosen) >= 2 and any(
+                passages[c.passage_index].speaker != p.speaker for c in candidates[:20]
+            ):
+                # comparisons need more than one voice: skip a third sentence of a voice already heard
+                if sum(passages[c.passage_index].speaker == p.speaker for c in chosen) >= 2:
+                    continue
+            chosen.append(s)
+            per_passage[s.passage_index] = per_passage.get(s.passage_index, 0) + 1
+            speakers.add(p.speaker)
+        return chosen
+
+    def compose(self, question: str, passages: list[Passage]) -> tuple[str, list[Citation], bool]:
+        """(answer text with [n] markers, citations, refused)."""
+        english = is_english(question)
+        if not passages or self.confidence(question, passages) < self.refusal_threshold:
+            return REFUSAL_SENTENCE, [], True
+        chosen = self.select(question, passages)
+        if not chosen:
+            return REFUSAL_SENTENCE, [], True
+        # group by passage, in order of each passage's best sentence; sentences in text order
+        order: list[int] = []
+        for s in chosen:
+            if s.passage_index not in order:
+                order.append(s.passage_index)
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for n, index in enumerate(order, start=1):
+            p = passages[index]
+            sentences = [s.text for s in sorted(
+                (c for c in chosen if c.passage_index == index), key=lambda c: p.text.find(c.text[:40])
+            )]
+            quote = " ".join(sentences)
+            lines.append(f"{attribution(p, english)}: “{quote}” [{n}]")
+            citations.append(
+                Citation(
+                    n=n, chunk_id=p.chunk_id, doc_id=p.doc_id, source_file=p.source_file, speaker=p.speaker,
+                    party=p.party, role=p.role, date=p.date, url=p.url, doc_title=p.doc_title, text=p.text,
+                    sentences=sentences,
+                )
+            )
+        return "\n\n".join(lines), citations, False
