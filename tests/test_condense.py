@@ -1,0 +1,110 @@
+"""Follow-up questions rewritten into standalone ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.condense import condense_question, find_parties, looks_like_follow_up
+from rag.errors import LLMEndpointError
+from rag.llm import OpenAICompatibleLLM
+from rag.settings import LLMSettings
+from tests.fake_openai import QueuedChatLLM, Reply, openai_server  # noqa: F401 - pytest fixture
+
+SP_HISTORY = [("Wat zei de SP over de pooierboete?", "De SP is voor een pooierboete [1].")]
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    ["En wat zei de VVD daarover?", "En de VVD?", "en de VVD-fractie?", "What about the VVD?"],
+)
+def test_new_party_replaces_the_old_one(follow_up):
+    assert condense_question(follow_up, SP_HISTORY) in {
+        "Wat zei de VVD over de pooierboete?",
+        "Wat zei de VVD-fractie over de pooierboete?",
+    }
+
+
+def test_party_without_article_replaces_the_old_one():
+    assert condense_question("En D66?", SP_HISTORY) == "Wat zei D66 over de pooierboete?"
+
+
+def test_new_topic_keeps_the_old_party():
+    assert condense_question("En over de vergunningplicht?", SP_HISTORY) == "Wat zei de SP over de vergunningplicht?"
+
+
+def test_pronoun_is_replaced_by_the_previous_actor():
+    assert condense_question("Wat vond hij daarvan?", SP_HISTORY) == "Wat vond de SP van de pooierboete?"
+
+
+def test_question_without_topic_gets_the_previous_topic():
+    assert condense_question("Wat zei de minister?", SP_HISTORY) == "Wat zei de minister over de pooierboete?"
+
+
+def test_english_follow_up_is_rewritten_in_english():
+    history = [("What did the SP say about the pimp fine?", "...")]
+    assert condense_question("And the VVD?", history) == "What did the VVD say about the pimp fine?"
+
+
+def test_follow_up_of_a_follow_up_uses_the_rewritten_question():
+    history = SP_HISTORY + [("En de VVD?", "De VVD is tegen [1].")]
+    assert condense_question("En wat zei hij daarover?", history) == "Wat zei de VVD over de pooierboete?"
+
+
+def test_self_contained_question_is_unchanged():
+    question = "Welke maatregelen neemt het kabinet tegen loverboys?"
+    assert condense_question(question, SP_HISTORY) == question
+
+
+def test_self_contained_question_starting_like_a_follow_up_is_unchanged():
+    question = "Wat zei de VVD over het vergunningstelsel?"
+    assert condense_question(question, SP_HISTORY) == question
+
+
+def test_question_without_history_is_unchanged():
+    assert condense_question("En de VVD?", []) == "En de VVD?"
+
+
+def test_long_question_with_dat_is_not_a_follow_up():
+    assert not looks_like_follow_up("Klopt het dat de VVD tegen een pooierboete voor klanten is?")
+
+
+def test_party_fractie_is_detected():
+    assert find_parties("Wat vond de SP-fractie ervan?") == ["SP"]
+
+
+def test_combined_party_is_one_party():
+    assert find_parties("Wat zei GroenLinks-PvdA?") == ["GroenLinks-PvdA"]
+
+
+def test_the_verb_denk_is_not_the_party_denk():
+    assert find_parties("Wat denk je dat de VVD vindt?") == ["VVD"]
+
+
+def test_llm_rewrites_through_the_endpoint(openai_server):
+    openai_server.queue("Wat zei de VVD over de pooierboete?")
+    llm = OpenAICompatibleLLM(LLMSettings(base_url=openai_server.base_url, model=openai_server.model))
+    assert condense_question("En die partij?", SP_HISTORY, llm) == "Wat zei de VVD over de pooierboete?"
+
+
+def test_llm_request_shows_the_conversation(openai_server):
+    openai_server.queue("Wat zei de VVD over de pooierboete?")
+    llm = OpenAICompatibleLLM(LLMSettings(base_url=openai_server.base_url, model=openai_server.model))
+    condense_question("En de VVD?", SP_HISTORY, llm)
+    assert SP_HISTORY[0][0] in openai_server.request_text() and "En de VVD?" in openai_server.request_text()
+
+
+def test_llm_failure_falls_back_to_the_heuristic(openai_server):
+    openai_server.queue(Reply.error(500), times=2)
+    llm = OpenAICompatibleLLM(LLMSettings(base_url=openai_server.base_url, model=openai_server.model))
+    assert condense_question("En de VVD?", SP_HISTORY, llm) == "Wat zei de VVD over de pooierboete?"
+
+
+def test_llm_label_and_quotes_are_removed():
+    llm = QueuedChatLLM('Zelfstandige vraag: "Wat zei de VVD over de pooierboete?"\nUitleg: ...')
+    assert condense_question("En de VVD?", SP_HISTORY, llm) == "Wat zei de VVD over de pooierboete?"
+
+
+def test_llm_is_not_asked_without_history():
+    llm = QueuedChatLLM(LLMEndpointError("should not be called"))
+    condense_question("Wat zei de SP?", [], llm)
+    assert llm.calls == []
