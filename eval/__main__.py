@@ -1,0 +1,195 @@
+"""Command line of the evaluation.
+
+    python -m eval run [--backend extractive|llm] [--compare [BASELINE]] [--tolerance T]
+                       [--limit N] [--set PATH] [--out DIR] [--no-ragas] [--quiet]
+    python -m eval baseline [RUN_DIR] [--output PATH]
+    python -m eval compare RUN_DIR [BASELINE] [--tolerance T]
+
+Exit codes: 0 ok; 1 a headline metric fell by more than the tolerance; a domain error exits with
+its own code (see rag/errors.py; eval input errors: 7) and one line on stderr.
+
+A new subcommand adds an ``_add_<name>(subparsers)`` function that registers its parser with
+``set_defaults(func=<handler>)`` and is listed in ``SUBCOMMANDS``; a handler takes the parsed
+arguments and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rag.errors import KamerbronError
+
+from eval import gate
+
+GATE_FAILED = 1
+
+
+def _settings(backend: str | None = None):
+    from rag.settings import Settings
+
+    settings = Settings()
+    if backend:
+        settings.answer = settings.answer.model_copy(update={"backend": backend})
+    return settings
+
+
+def _baseline_path(settings, value: str | None) -> Path:
+    return Path(value) if value else settings.paths.eval_dir / "baseline.json"
+
+
+# ---------------------------------------------------------------------------
+# run
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="answer the eval set, score it and write a run folder")
+    p.add_argument("--backend", choices=["extractive", "llm"], help="answer backend (default: settings)")
+    p.add_argument(
+        "--compare",
+        nargs="?",
+        const="",
+        metavar="BASELINE",
+        help="compare with a baseline (default eval/baseline.json, skipped with a note while it does not exist); "
+        "exit 1 when a headline metric fell",
+    )
+    p.add_argument("--tolerance", type=float, default=gate.DEFAULT_TOLERANCE, help="allowed absolute fall")
+    p.add_argument("--limit", type=_positive_int, help="only the first N items")
+    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    p.add_argument("--out", type=Path, help="folder to create the run folder in (default eval/runs)")
+    p.add_argument("--no-ragas", action="store_true", help="skip the ragas metrics")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from eval import run
+    from eval.dataset import load_eval_set
+
+    settings = _settings(args.backend)
+    set_path = args.set_path or run.default_set_path(settings)
+    items = load_eval_set(set_path, settings=settings)
+    note = None
+    if args.limit is not None:
+        note = f"Limited to the first {min(args.limit, len(items))} of {len(items)} items (--limit)."
+        items = items[: args.limit]
+    baseline = None
+    default_baseline = _baseline_path(settings, None)
+    if args.compare == "" and not default_baseline.is_file():
+        # The very first run has nothing to compare with: it becomes the baseline candidate.
+        print(f"eval: no baseline at {default_baseline} yet; bless a run with `python -m eval baseline`.", file=sys.stderr)
+    elif args.compare is not None:
+        baseline = gate.load_baseline(_baseline_path(settings, args.compare))
+
+    from rag.answer import Answerer
+
+    answerer = Answerer(settings)
+    out_dir = run.new_run_dir(settings, args.out)
+    summary = run.run_eval(
+        items,
+        answerer,
+        settings,
+        out_dir,
+        set_path=set_path,
+        baseline=baseline,
+        tolerance=args.tolerance,
+        with_ragas=not args.no_ragas,
+        progress=not args.quiet,
+        limit_note=note,
+    )
+    _print_headline(summary, out_dir)
+    return _verdict(summary)
+
+
+def _print_headline(summary: dict, out_dir: Path) -> None:
+    print(f"Run written to {out_dir}")
+    for name, value in summary["headline"].items():
+        print(f"  {name:<22} {'n/a' if value is None else f'{value:.3f}'}")
+    lat = summary.get("latency_ms") or {}
+    if lat.get("p50") is not None:
+        print(f"  latency p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms (not gated)")
+
+
+def _verdict(summary: dict) -> int:
+    comparison = summary.get("comparison")
+    if not comparison:
+        return 0
+    result = gate.gate_from_dict(comparison)
+    print(gate.format_gate(result))
+    if result.passed:
+        return 0
+    print(f"eval: regression against the baseline: {', '.join(c.name for c in result.fell)}", file=sys.stderr)
+    return GATE_FAILED
+
+
+# ---------------------------------------------------------------------------
+# baseline, compare
+
+
+def _add_baseline(sub) -> None:
+    p = sub.add_parser("baseline", help="bless a run (default: the newest) as eval/baseline.json")
+    p.add_argument("run_dir", nargs="?", type=Path, help="run folder (default: newest under eval/runs)")
+    p.add_argument("--output", type=Path, help="where to write the baseline (default eval/baseline.json)")
+    p.set_defaults(func=cmd_baseline)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from eval import run
+
+    settings = _settings()
+    run_dir = args.run_dir or gate.latest_run(run.runs_dir(settings))
+    target = args.output or _baseline_path(settings, None)
+    baseline = gate.bless(run_dir, target)
+    print(f"Baseline {target} now holds run {baseline['run_id']} ({len(baseline['items'])} items).")
+    return 0
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="compare an existing run with a baseline; exit 1 on regression")
+    p.add_argument("run_dir", type=Path, help="run folder")
+    p.add_argument("baseline", nargs="?", help="baseline file (default eval/baseline.json)")
+    p.add_argument("--tolerance", type=float, default=gate.DEFAULT_TOLERANCE, help="allowed absolute fall")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from eval import report
+
+    settings = _settings()
+    summary, records = gate.load_run(args.run_dir)
+    baseline = gate.load_baseline(_baseline_path(settings, args.baseline))
+    summary["comparison"] = gate.compare(summary, records, baseline, args.tolerance).to_dict()
+    report.write_report(args.run_dir, summary, records)
+    return _verdict(summary)
+
+
+SUBCOMMANDS = (_add_run, _add_baseline, _add_compare)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m eval", description="Kamerbron evaluation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KamerbronError as exc:
+        print(f"eval: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
