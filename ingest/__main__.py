@@ -1,0 +1,216 @@
+"""Command line for ingest: ``python -m ingest {parse,stats,build}``.
+
+* ``parse FILE [--json]``: the turns of one file, readable or as JSON lines.
+* ``stats [PATH ...] [--json]``: turns and words per document, speaker and party.
+* ``build [PATH ...]``: parse, chunk, embed and index (``ingest.build.build_index``).
+
+PATH is a corpus file or a folder of ``.txt`` files; the default is the corpus folder from
+settings. Domain errors end the command with one line on stderr and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from ingest.records import ParsedDocument
+from rag.errors import DocumentParseError, KamerbronError
+
+TURN_FIELDS = (
+    "doc_id", "turn_index", "speaker", "surname", "party", "role",
+    "section", "procedural", "replies_to", "text", "footnotes",
+)  # fmt: skip
+
+
+CORPUS_SUFFIXES = (".txt", ".md")
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders to their corpus files (.txt, .md; sorted); files are kept as given, duplicates dropped."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in CORPUS_SUFFIXES)
+        else:
+            found = [path]
+        files.extend(f for f in found if f not in files)
+    return files
+
+
+def _existing(parser: argparse.ArgumentParser, paths: list[Path], *, files_only: bool = False) -> list[Path]:
+    for path in paths:
+        if not path.exists():
+            parser.error(f"{path}: no such file or folder")
+        if files_only and not path.is_file():
+            parser.error(f"{path}: not a file; give one corpus .txt file")
+    return paths
+
+
+def _default_corpus() -> Path:
+    from rag.settings import get_settings
+
+    return get_settings().paths.corpus_dir
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from ingest.parse import parse_document
+
+    doc = parse_document(args.file)
+    for warning in doc.warnings:
+        print(f"warning: {doc.meta.source_file}: {warning}", file=sys.stderr)
+    if args.json:
+        for turn in doc.turns:
+            row = turn.model_dump(include=set(TURN_FIELDS))
+            print(json.dumps({k: row[k] for k in TURN_FIELDS}, ensure_ascii=False))
+        return 0
+    meta = doc.meta
+    print(f"{meta.doc_id}  {meta.doc_type}  {meta.title or '(no title)'}")
+    print(f"dossier {meta.dossier or '-'}  nr. {meta.number or '-'}  date {meta.date or '-'}  {meta.url or ''}".rstrip())
+    for turn in doc.turns:
+        who = turn.speaker or "(passage)"
+        if turn.party:
+            who += f" ({turn.party})"
+        if turn.role == "voorzitter" and turn.surname:
+            who += f" [{turn.surname}]"
+        flags = []
+        if turn.procedural:
+            flags.append("procedural")
+        if turn.replies_to:
+            flags.append("replies to " + ", ".join(map(str, turn.replies_to)))
+        print(f"\n[{turn.turn_index}] {who} — {turn.role}" + (f" — {'; '.join(flags)}" if flags else ""))
+        if turn.section:
+            print(f"    § {turn.section}")
+        for para in turn.text.split("\n\n"):
+            print(f"    {para}")
+        for note in turn.footnotes:
+            print(f"    ^ {note}")
+    return 0
+
+
+def compute_stats(docs: list[ParsedDocument]) -> dict:
+    """Turns and words (whitespace-separated tokens) per document, per speaker and per party."""
+    documents, speakers, parties = [], {}, {}
+    for doc in docs:
+        words = 0
+        for turn in doc.turns:
+            n = len(turn.text.split())
+            words += n
+            key = (turn.speaker, turn.surname, turn.party)
+            s = speakers.setdefault(key, {"speaker": turn.speaker, "surname": turn.surname, "party": turn.party,
+                                          "turns": 0, "words": 0})  # fmt: skip
+            s["turns"] += 1
+            s["words"] += n
+            p = parties.setdefault(turn.party, {"party": turn.party, "turns": 0, "words": 0})
+            p["turns"] += 1
+            p["words"] += n
+        documents.append({"doc_id": doc.meta.doc_id, "doc_type": doc.meta.doc_type,
+                          "turns": len(doc.turns), "words": words})  # fmt: skip
+    by_words = lambda row: (-row["words"], str(row.get("speaker", row.get("party"))))  # noqa: E731
+    return {
+        "documents": documents,
+        "speakers": sorted(speakers.values(), key=by_words),
+        "parties": sorted(parties.values(), key=by_words),
+    }
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    numeric = [all(str(r[i]).isdigit() for r in rows) and rows for i in range(len(header))]
+
+    def line(cells: list) -> str:
+        return "  ".join(str(c).rjust(w) if numeric[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from ingest.parse import parse_document
+
+    files = collect_files(args.paths or [_default_corpus()])
+    if not files:
+        raise DocumentParseError(f"no .txt files in {', '.join(map(str, args.paths))}; point PATH at the corpus folder.")
+    stats = compute_stats([parse_document(f) for f in files])
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+        return 0
+    docs = [[d["doc_id"], d["doc_type"], d["turns"], d["words"]] for d in stats["documents"]]
+    speakers = []
+    for s in stats["speakers"]:
+        name = s["speaker"] or "(passage)"
+        if s["surname"] and s["surname"] not in name:
+            name += f" [{s['surname']}]"
+        speakers.append([name, s["party"] or "-", s["turns"], s["words"]])
+    parties = [[p["party"] or "(none)", p["turns"], p["words"]] for p in stats["parties"]]
+    print(_table("Documents", ["document", "type", "turns", "words"], docs))
+    print()
+    print(_table("Speakers", ["speaker", "party", "turns", "words"], speakers))
+    print()
+    print(_table("Parties", ["party", "turns", "words"], parties))
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    try:
+        from ingest.build import build_index
+    except ModuleNotFoundError as exc:
+        if exc.name != "ingest.build":
+            raise
+        raise KamerbronError("ingest.build is not installed yet; the build stage is missing from this checkout.") from exc
+    from rag.settings import get_settings
+
+    settings = get_settings()
+    # Folders are passed through: build_index expands them with its own notion of corpus files.
+    report = build_index(list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress)
+    summary = getattr(report, "summary", None)
+    if callable(summary):
+        print(summary())
+    else:
+        print(
+            f"documents {report.documents}  turns {report.turns}  chunks {report.chunks}  embedded {report.embedded}  "
+            f"skipped {report.skipped}  removed {report.removed}  failed {len(report.failed)}  {report.seconds:.1f} s"
+        )
+    for file, message in report.failed:
+        print(f"failed: {file}: {message}", file=sys.stderr)
+    return DocumentParseError.exit_code if report.failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Parse and index the Kamerbron corpus.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="show the turns of one corpus file")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="one JSON object per turn")
+    s = sub.add_parser("stats", help="turns and words per document, speaker and party")
+    s.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="files or folders (default: the corpus)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    b = sub.add_parser("build", help="parse, chunk, embed and index the corpus")
+    b.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="files or folders (default: the corpus)")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "parse":
+        _existing(parser, [args.file], files_only=True)
+    else:
+        _existing(parser, args.paths)
+    handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build}[args.command]
+    try:
+        return handler(args)
+    except KamerbronError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # Output piped into e.g. `head`: stop quietly.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
