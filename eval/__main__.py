@@ -4,6 +4,7 @@
                        [--limit N] [--set PATH] [--out DIR] [--no-ragas] [--quiet]
     python -m eval baseline [RUN_DIR] [--output PATH]
     python -m eval compare RUN_DIR [BASELINE] [--tolerance T]
+    python -m eval calibrate [--max-wrongful 0.05]
 
 Exit codes: 0 ok; 1 a headline metric fell by more than the tolerance; a domain error exits with
 its own code (see rag/errors.py; eval input errors: 7) and one line on stderr.
@@ -171,7 +172,78 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _verdict(summary)
 
 
-SUBCOMMANDS = (_add_run, _add_baseline, _add_compare)
+# ---------------------------------------------------------------------------
+# calibrate
+
+
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="sweep the extractive refusal threshold over the eval set")
+    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    p.add_argument("--max-wrongful", type=float, default=0.05, help="allowed share of wrongly refused answerable items")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from eval import calibrate, run
+    from eval.dataset import load_eval_set
+    from rag.answer import Answerer
+
+    settings = _settings("extractive")
+    items = load_eval_set(args.set_path or run.default_set_path(settings), settings=settings)
+    table = calibrate.sweep(calibrate.confidences(items, Answerer(settings)))
+    print("threshold  refused unanswerable  wrongly refused answerable")
+    for row in table:
+        print(f"{row.threshold:9.3f}  {row.refused_unanswerable:>3}/{row.n_unanswerable:<3} ({row.recall:5.1%})"
+              f"       {row.wrongful:>3}/{row.n_answerable:<3} ({row.wrongful_rate:5.1%})")
+    best = calibrate.suggest(table, args.max_wrongful)
+    print(f"\nsuggested: KAMERBRON_ANSWER_REFUSAL_THRESHOLD={best.threshold} (current {settings.answer.refusal_threshold})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# bench
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure ingest and query cost against two alternatives, or with --scale how cost grows with the corpus",
+    )
+    p.add_argument(
+        "--scale", nargs="+", type=_positive_int, metavar="N",
+        help="synthetic corpora N times the bundled one, e.g. --scale 1 10 100",
+    )
+    p.add_argument("--out", type=Path, help="folder for the JSON figures (default bench/out)")
+    p.add_argument("--queries", type=_positive_int, help="only the first N evaluation questions")
+    p.add_argument(
+        "--reuse-vectors", action="store_true",
+        help="take passage vectors from the configured index instead of embedding (embedding measured on a sample)",
+    )
+    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    p.add_argument("--no-docs", action="store_true", help="do not update docs/benchmark.json")
+    p.add_argument("--keep", action="store_true", help="keep the temporary work folder")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval import bench
+
+    result, path = bench.run_bench(
+        _settings(),
+        scales=args.scale or (),
+        out_dir=args.out,
+        docs_json=None if args.no_docs else bench.DOCS_JSON,
+        set_path=args.set_path,
+        limit=args.queries,
+        reuse_vectors=args.reuse_vectors,
+        keep=args.keep,
+    )
+    print(bench.render(result))
+    print(f"\nFigures written to {path}")
+    return 0
+
+
+SUBCOMMANDS = (_add_run, _add_baseline, _add_compare, _add_calibrate, _add_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,7 @@ class Answerer:
         self.composer = ExtractiveComposer(
             self.retriever.index.analyzer,
             self.retriever.index.idf,
+            self.retriever.index.max_idf(),
             max_sentences=self.settings.answer.max_sentences,
             refusal_threshold=self.settings.answer.refusal_threshold,
         )

@@ -22,6 +22,10 @@ from rag.retrieve import expand_for_bm25
 MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
 MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 _ENGLISH_HINTS = {"what", "who", "which", "how", "did", "does", "the", "about", "say", "said", "why", "when", "is", "are", "was", "were", "minister's", "answer", "of", "and", "do"}
+_QUANTITY_QUESTION = re.compile(r"\b(hoeveel|hoe groot|hoe veel|welk bedrag|welke bedragen|aantal|percentage|how many|how much|what amount|what share|what percentage)\b", re.I)
+_DATE_QUESTION = re.compile(r"\b(wanneer|welke datum|in welk jaar|sinds wanneer|when|what date|which year|what year)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|honderd|duizend|miljoen|miljard|procent|helft|derde|kwart)\b", re.I)
+_DATE = re.compile(r"\b(19|20)\d{2}\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\b", re.I)
 _COMPARE_HINTS = re.compile(r"\b(verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|parties|versus|vs\.?|tegenover)\b", re.I)
 
 
@@ -76,14 +80,22 @@ class ScoredSentence:
 class ExtractiveComposer:
     """Scores sentences of retrieved passages against a question and writes the cited answer."""
 
-    def __init__(self, analyzer: Analyzer, idf, *, max_sentences: int = 4, refusal_threshold: float = 0.2):
+    def __init__(
+        self, analyzer: Analyzer, idf, max_idf: float, *, max_sentences: int = 4, refusal_threshold: float = 0.3
+    ):
         self.analyzer = analyzer
         self.idf = idf
+        self.max_idf = max_idf
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
 
-    def query_weights(self, question: str) -> dict[str, float]:
-        return {t: max(self.idf(t), 0.1) for t in self.analyzer.tokens(expand_for_bm25(question))}
+    def query_weights(self, question: str, *, unseen_weight: float = 0.0) -> dict[str, float]:
+        """Stemmed question terms weighted by idf; terms the corpus never uses get ``unseen_weight``."""
+        weights = {}
+        for token in self.analyzer.tokens(expand_for_bm25(question)):
+            idf = self.idf(token)
+            weights[token] = unseen_weight if idf is None else idf
+        return weights
 
     def coverage(self, weights: dict[str, float], text: str) -> float:
         total = sum(weights.values())
@@ -93,19 +105,27 @@ class ExtractiveComposer:
         return sum(w for t, w in weights.items() if t in present) / total
 
     def confidence(self, question: str, passages: list[Passage]) -> float:
-        """Evidence strength in [0, 1]: best of the top hits' term coverage blended with dense similarity."""
-        weights = self.query_weights(question)
+        """Evidence strength in [0, 1]: best of the top hits' term coverage blended with dense similarity.
+
+        A Dutch question's words that the corpus never uses weigh as much as its rarest words: the
+        documents cannot be about them. English words are mostly unseen by nature, so there only
+        the words the corpus knows (and their Dutch equivalents) count.
+        """
+        unseen = 0.0 if is_english(question) else self.max_idf
+        weights = self.query_weights(question, unseen_weight=unseen)
         best = 0.0
         for p in [p for p in passages if p.via == "hit"][:3]:
-            cov = self.coverage(weights, f"{p.speaker} {p.party} {p.text}")
-            # e5 similarities of related texts live in roughly 0.75-0.90
-            dense = min(max(((p.dense_score or 0.75) - 0.75) / 0.15, 0.0), 1.0)
+            cov = self.coverage(weights, f"{p.speaker} {p.party} {p.section} {p.text}")
+            # e5 similarities: unrelated Dutch texts score about 0.80, a passage that answers about 0.88+
+            dense = min(max(((p.dense_score or 0.80) - 0.80) / 0.10, 0.0), 1.0)
             best = max(best, 0.6 * cov + 0.4 * dense)
         return best
 
     def select(self, question: str, passages: list[Passage]) -> list[ScoredSentence]:
         weights = self.query_weights(question)
         compare = bool(_COMPARE_HINTS.search(question))
+        # a question for a number or a date is answered by a sentence that holds one
+        wants = _NUMBER if _QUANTITY_QUESTION.search(question) else _DATE if _DATE_QUESTION.search(question) else None
         candidates: list[ScoredSentence] = []
         for i, p in enumerate(passages):
             if p.procedural:
@@ -118,7 +138,8 @@ class ExtractiveComposer:
                 cov = self.coverage(weights, sentence)
                 # very long sentences are costly to read; very short ones rarely carry an answer
                 length = 1.0 if words <= 45 else 45 / words
-                candidates.append(ScoredSentence(i, sentence, prior * (0.15 + cov) * length, cov))
+                boost = 1.6 if wants is not None and wants.search(sentence) else 1.0
+                candidates.append(ScoredSentence(i, sentence, prior * (0.15 + cov) * length * boost, cov))
         candidates.sort(key=lambda s: -s.score)
         chosen: list[ScoredSentence] = []
         per_passage: dict[int, int] = {}

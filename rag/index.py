@@ -36,6 +36,9 @@ _META_FIELDS = (
     "doc_id", "source_file", "turn_index", "part", "n_parts", "speaker", "surname", "party", "role", "section",
     "procedural", "doc_type", "doc_title", "date", "url", "dossier", "number", "content_hash", "embed_text",
 )
+# Bump when tokenising, stopwords or stemming change: a stored BM25 index of another version is
+# rebuilt from the catalogue at load (cheap), instead of re-embedding everything.
+ANALYZER_VERSION = "2"
 KEEP_GENERATIONS = 2  # the one just replaced stays, so an app still reading it is not cut off
 
 
@@ -51,9 +54,9 @@ def _stemmer():
 
 
 def _stopwords() -> set[str]:
-    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN_PLUS
 
-    return set(STOPWORDS_DUTCH) | set(STOPWORDS_EN)
+    return set(STOPWORDS_DUTCH) | set(STOPWORDS_EN_PLUS)
 
 
 class Analyzer:
@@ -256,15 +259,19 @@ class LoadedIndex:
     def _vocab(self) -> dict:
         return self.bm25.vocab_dict
 
-    def idf(self, token: str) -> float:
-        """Inverse document frequency of an analysed token over the whole index (0 when unseen)."""
+    def idf(self, token: str) -> float | None:
+        """Inverse document frequency of an analysed token over the whole index; None when unseen."""
         if self._df is None:
             self._df = np.diff(self.bm25.scores["indptr"])
         tid = self._vocab.get(token)
         if tid is None or tid >= len(self._df):
-            return 0.0
+            return None
         n, df = len(self.chunks), float(self._df[tid])
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+    def max_idf(self) -> float:
+        n = len(self.chunks)
+        return float(np.log(1.0 + (n + 0.5) / 0.5))
 
     # -- catalogue
 
@@ -281,6 +288,16 @@ def build_bm25(chunks: list[Chunk], analyzer: Analyzer):
     ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
     retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
     return retriever
+
+
+def _save_bm25(bm25, folder: Path) -> None:
+    """Save aside and swap, so a reader never sees half an index."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    bm25.save(str(tmp), show_progress=False)
+    (tmp / "analyzer_version").write_text(ANALYZER_VERSION)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
 
 
 # ---------------------------------------------------------------- the store
@@ -332,7 +349,12 @@ class IndexStore:
 
             with open(folder / "catalogue.jsonl", encoding="utf-8") as fh:
                 chunks = [Chunk.model_validate_json(line) for line in fh]
-            bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+            version_file = folder / "bm25" / "analyzer_version"
+            if version_file.exists() and version_file.read_text().strip() == ANALYZER_VERSION:
+                bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+            else:
+                bm25 = build_bm25(chunks, analyzer)
+                _save_bm25(bm25, folder / "bm25")
         else:
             chunks = self._chunks_from_chroma(state.generation)
             bm25 = build_bm25(chunks, analyzer)
@@ -350,19 +372,42 @@ class IndexStore:
         return chunks
 
     def stored_vectors(self, state: IndexState | None, content_hashes: set[str]) -> dict[str, np.ndarray]:
-        """Vectors of the current generation by chunk content hash, so unchanged chunks are not re-embedded."""
-        if state is None or not content_hashes:
-            return {}
-        collection = self.client.get_collection(state.generation)
+        """Stored vectors by chunk content hash, so unchanged chunks are never re-embedded.
+
+        Looks in the current generation first, then in the current generation of every other index
+        built with the same embedding (another parser version or chunk size): a chunk whose embedded
+        text is unchanged keeps its vector across such changes.
+        """
+        wanted = set(content_hashes)
         found: dict[str, np.ndarray] = {}
-        total = collection.count()
-        for offset in range(0, total, 5000):
-            got = collection.get(include=["embeddings", "metadatas"], limit=5000, offset=offset)
-            for vector, meta in zip(got["embeddings"], got["metadatas"]):
-                h = meta.get("content_hash")
-                if h in content_hashes:
-                    found[h] = np.asarray(vector, dtype=np.float32)
+        for generation in self._generations_with_same_embedding(state):
+            if not wanted:
+                break
+            collection = self.client.get_collection(generation)
+            for offset in range(0, collection.count(), 5000):
+                got = collection.get(include=["embeddings", "metadatas"], limit=5000, offset=offset)
+                for vector, meta in zip(got["embeddings"], got["metadatas"]):
+                    h = meta.get("content_hash")
+                    if h in wanted:
+                        found[h] = np.asarray(vector, dtype=np.float32)
+                        wanted.discard(h)
         return found
+
+    def _generations_with_same_embedding(self, state: IndexState | None) -> list[str]:
+        keys = ("embedding_backend", "embedding_model", "embedding_dim", "passage_prefix")
+        mine = {k: self.settings.index_shape().get(k) for k in keys}
+        generations = [state.generation] if state else []
+        for collection in self.client.list_collections():
+            name = collection if isinstance(collection, str) else collection.name
+            if not name.startswith("kamerbron_") or "_g" in name or name == self.base:
+                continue
+            meta = self.client.get_collection(name).metadata or {}
+            if meta.get("kind") != "pointer" or not meta.get("state"):
+                continue
+            other = IndexState.from_json(meta["state"])
+            if {k: other.shape.get(k) for k in keys} == mine:
+                generations.append(other.generation)
+        return generations
 
     # -- writing
 
@@ -395,7 +440,7 @@ class IndexStore:
             with open(tmp / "catalogue.jsonl", "w", encoding="utf-8") as fh:
                 for chunk in chunks:
                     fh.write(chunk.model_dump_json() + "\n")
-            build_bm25(chunks, Analyzer()).save(str(tmp / "bm25"), show_progress=False)
+            _save_bm25(build_bm25(chunks, Analyzer()), tmp / "bm25")
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
 

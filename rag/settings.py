@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when a change to parsing or normalisation changes the turns it produces:
 # it is part of the index hash, so a new parser never reuses a stale index.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 class _Group(BaseModel):
@@ -88,7 +88,7 @@ class AnswerSettings(_Group):
         "auto", description="'auto' uses the LLM when llm.base_url is set, else the extractive answer."
     )
     refusal_threshold: float = Field(
-        0.2, description="Extractive: below this relevance of the best passage, refuse (calibrated on the eval set)."
+        0.3, description="Extractive: below this relevance of the best passage, refuse (calibrated on the eval set)."
     )
     max_sentences: int = Field(4, ge=1, description="Extractive: sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")

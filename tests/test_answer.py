@@ -51,17 +51,17 @@ def test_whitespace_is_collapsed(settings):
 
 
 def test_extractive_answer_cites_the_minister(answerer):
-    a = answerer.answer("Hoeveel extra geld komt er voor de politie?")
+    a = answerer.answer("Hoeveel euro extra komt er voor de politie?")
     assert a.citations[0].speaker == "Minister Blok" and "[1]" in a.answer
 
 
 def test_extractive_answer_quotes_the_passage(answerer):
-    a = answerer.answer("Hoeveel extra geld komt er voor de politie?")
+    a = answerer.answer("Hoeveel euro extra komt er voor de politie?")
     assert "2 miljoen euro extra voor de politie" in a.answer
 
 
 def test_extractive_answer_attributes_with_date(answerer):
-    a = answerer.answer("Hoeveel extra geld komt er voor de politie?")
+    a = answerer.answer("Hoeveel euro extra komt er voor de politie?")
     assert "16 februari 2017" in a.answer
 
 
@@ -112,35 +112,35 @@ def test_stream_ends_with_final_answer(answerer):
 def test_llm_answer_is_renumbered_and_cited(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.ok("Minister Blok zegde 2 miljoen euro toe [d:1:0]."))
-        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel geld komt er voor de politie?")
+        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel euro komt er extra voor de politie?")
     assert (a.backend, a.answer, a.citations[0].chunk_id) == ("llm", "Minister Blok zegde 2 miljoen euro toe [1].", "d:1:0")
 
 
 def test_llm_citation_of_unretrieved_id_is_dropped(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.ok("Blok beloofde geld [d:1:0]. Iets verzonnens [x:9:0]."))
-        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel geld komt er voor de politie?")
+        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel euro komt er extra voor de politie?")
     assert [c.chunk_id for c in a.citations] == ["d:1:0"] and "x:9:0" not in a.answer
 
 
 def test_llm_stream_yields_growing_text(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.ok("Minister Blok zegde 2 miljoen euro toe [d:1:0]."))
-        updates = list(_llm_answerer(tmp_path, server.base_url).stream("Hoeveel geld komt er voor de politie?"))
+        updates = list(_llm_answerer(tmp_path, server.base_url).stream("Hoeveel euro komt er extra voor de politie?"))
     assert len(updates) > 2 and updates[-1].final.answer.endswith("[1].")
 
 
 def test_llm_failure_falls_back_to_extractive_with_notice(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.error(500), times=3)
-        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel geld komt er voor de politie?")
+        a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel euro komt er extra voor de politie?")
     assert a.backend == "extractive" and a.notice and a.citations
 
 
 def test_llm_timeout_falls_back_to_extractive(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.slow("te laat", 3.0), times=3)
-        a = _llm_answerer(tmp_path, server.base_url, timeout_s=0.5).answer("Hoeveel geld komt er voor de politie?")
+        a = _llm_answerer(tmp_path, server.base_url, timeout_s=0.5).answer("Hoeveel euro komt er extra voor de politie?")
     assert a.backend == "extractive" and "taalmodel" in a.notice
 
 

@@ -138,3 +138,11 @@ def test_missing_path_raises_clear_error(settings, tmp_path):
 
     with pytest.raises(DocumentParseError, match="no such file"):
         build_index([tmp_path / "nope"], settings, progress=False, embedder=CountingEmbedder())
+
+
+def test_new_parser_version_reuses_vectors_of_unchanged_chunks(corpus, settings, monkeypatch):
+    _build(corpus, settings)
+    monkeypatch.setattr("rag.settings.PARSER_VERSION", "test-next")
+    embedder = CountingEmbedder()
+    report = _build(corpus, settings, embedder)
+    assert report.changed and embedder.embedded == 0

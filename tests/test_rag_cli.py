@@ -43,19 +43,19 @@ def test_search_party_filter(cli_env, capsys):
 
 
 def test_ask_json_has_the_documented_fields(cli_env, capsys):
-    _, out, _ = _run(capsys, "ask", "Hoeveel geld komt er voor de politie?", "--json")
+    _, out, _ = _run(capsys, "ask", "Hoeveel euro komt er extra voor de politie?", "--json")
     payload = json.loads(out)
     assert set(payload) >= {"question", "answer", "refused", "citations", "retrieved", "timings_ms", "settings_hash"}
 
 
 def test_ask_citation_fields(cli_env, capsys):
-    _, out, _ = _run(capsys, "ask", "Hoeveel geld komt er voor de politie?", "--json")
+    _, out, _ = _run(capsys, "ask", "Hoeveel euro komt er extra voor de politie?", "--json")
     citation = json.loads(out)["citations"][0]
     assert set(citation) >= {"n", "chunk_id", "doc_id", "source_file", "speaker", "party", "date", "url", "text"}
 
 
 def test_ask_for_a_person_lists_sources(cli_env, capsys):
-    _, out, _ = _run(capsys, "ask", "Hoeveel geld komt er voor de politie?")
+    _, out, _ = _run(capsys, "ask", "Hoeveel euro komt er extra voor de politie?")
     assert "Bronnen:" in out and "[1] Minister Blok" in out
 
 
