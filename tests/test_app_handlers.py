@@ -1,0 +1,696 @@
+"""The chat handlers, the JSON API and the access rules, tested without launching a server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from starlette.testclient import TestClient
+
+from rag.__main__ import answer_json
+from rag.errors import IndexMissingError, LLMEndpointError
+from rag.records import Answer, AnswerUpdate, Citation, Filters, Passage
+from rag.settings import AppSettings, PathSettings, Settings
+from webui.chat import UNEXPECTED_ERROR, ChatHandlers
+from webui.evalreport import render_report
+from webui.feedback import FeedbackStore
+from webui.server import build_app, create_server
+
+URL_AO = "https://zoek.officielebekendmakingen.nl/kst-28638-163.html"
+CAPACITY_SENTENCE = (
+    "Op dit moment is de inhaalslag gemaakt en is de bezetting van de AVIM wat betreft mensenhandel weer op sterkte."
+)
+HARBERS_TEXT = (
+    "Dan de vragen over de capaciteit. Is er voldoende capaciteit? Hoe staat het met de middelen die bij het "
+    "regeerakkoord zijn uitgetrokken? Van de totale AVIM – het onderdeel van de politie dat zich bezighoudt met "
+    "vreemdeling-rechtelijke taken, identificatie en mensenhandel – is ongeveer een derde van de formatie "
+    "beschikbaar voor de aanpak van mensenhandel en migratiecriminaliteit. De afgelopen jaren zat daar een "
+    "probleem omdat niet alle vacatures waren ingevuld. Een paar jaar geleden, ten tijde van de hoge "
+    "migratie-instroom, werd er zo'n hoog beroep gedaan op de AVIM dat daar mensen tijdelijk zijn ingezet voor de "
+    "identificatie en registratie van asielzoekers in Nederland. " + CAPACITY_SENTENCE + " Dat heeft enige tijd "
+    "geduurd, maar uiteindelijk zijn er 375 fte binnen de AVIM beschikbaar voor de researchcapaciteit op "
+    "mensenhandel. Dat is in overeenstemming met alle afspraken. Die mensen zijn er dus ook echt."
+)
+CAPACITY_QUESTION = "Wat antwoordde de minister op de vragen van de SP over de capaciteit van de politie?"
+
+
+# --- fakes shared with tests/test_browser.py ----------------------------------------------------
+
+
+def make_passage(n: int, **fields) -> Passage:
+    base = dict(
+        chunk_id=f"000_528fd6ff245c8aa8:{n}",
+        doc_id="kst-28638-163",
+        source_file="000_528fd6ff245c8aa8.txt",
+        turn_index=n,
+        speaker="Staatssecretaris Harbers",
+        surname="Harbers",
+        party="",
+        role="Staatssecretaris van Justitie en Veiligheid",
+        doc_type="verslag",
+        doc_title="Verslag van een algemeen overleg over mensenhandel",
+        date="2018-09-27",
+        url=URL_AO,
+        text=f"Passage {n} over mensenhandel.",
+        score=1.0 / n,
+        rank=n,
+        via="hit",
+    )
+    return Passage(**(base | fields))
+
+
+def capacity_answer(question: str = CAPACITY_QUESTION) -> Answer:
+    """A realistic answer with two citations and one retrieved passage that is not cited."""
+    harbers = make_passage(1, text=HARBERS_TEXT)
+    sp = make_passage(
+        2,
+        speaker="Mevrouw Van Nispen",
+        surname="Van Nispen",
+        party="SP",
+        role="",
+        text=(
+            "De SP blijft dus veel zorgen houden over de aanpak, bijvoorbeeld over de politiecapaciteit om "
+            "mensenhandel aan te pakken."
+        ),
+    )
+    other = make_passage(
+        3,
+        speaker="De heer Segers",
+        surname="Segers",
+        party="ChristenUnie",
+        role="",
+        text="Ook de gemeenten moeten erkennen dat mensenhandel overal voorkomt.",
+    )
+    citations = [
+        Citation(
+            n=1, chunk_id=sp.chunk_id, doc_id=sp.doc_id, source_file=sp.source_file, speaker=sp.speaker,
+            party=sp.party, role=sp.role, date=sp.date, url=sp.url, doc_title=sp.doc_title, text=sp.text,
+            sentences=[sp.text],
+        ),
+        Citation(
+            n=2, chunk_id=harbers.chunk_id, doc_id=harbers.doc_id, source_file=harbers.source_file,
+            speaker=harbers.speaker, party=harbers.party, role=harbers.role, date=harbers.date, url=harbers.url,
+            doc_title=harbers.doc_title, text=harbers.text, sentences=[CAPACITY_SENTENCE],
+        ),
+    ]
+    return Answer(
+        question=question,
+        answer=(
+            "De SP maakte zich zorgen over de politiecapaciteit voor de aanpak van mensenhandel [1]. "
+            "De staatssecretaris antwoordde dat de bezetting van de AVIM weer op sterkte is [2]."
+        ),
+        citations=citations,
+        retrieved=[harbers, sp, other],
+        timings_ms={"retrieve": 12.0, "answer": 3.0},
+        settings_hash="abc123def456",
+    )
+
+
+def refusal_answer(question: str = "Wat vindt de Kamer van kernenergie?") -> Answer:
+    return Answer(
+        question=question,
+        answer="Op deze vraag geven de gevonden passages geen antwoord.",
+        refused=True,
+        retrieved=[make_passage(i, text=f"Dichtbije passage {i} over prostitutiebeleid.") for i in range(1, 6)],
+        settings_hash="abc123def456",
+    )
+
+
+class FakeAnswerer:
+    """Stands in for rag.answer.Answerer: replies from a queue (answers or exceptions), records calls."""
+
+    FACETS = {
+        "parties": ["CDA", "ChristenUnie", "D66", "SP", "VVD"],
+        "speakers": ["Harbers", "Segers", "Van Nispen"],
+        "documents": [
+            {"doc_id": "kst-28638-163", "source_file": "000_528fd6ff245c8aa8.txt",
+             "title": "Verslag van een algemeen overleg over mensenhandel", "date": "2018-09-27"},
+        ],
+        "date_min": "2017-02-16",
+        "date_max": "2024-05-01",
+    }
+
+    def __init__(self, replies: Sequence[Answer | Exception] = ()) -> None:
+        self.replies: deque = deque(replies)
+        self.calls: list[dict] = []
+        self.lock = threading.Lock()
+
+    def _next(self, kind: str, question: str, history, filters) -> Answer:
+        with self.lock:
+            self.calls.append({"kind": kind, "question": question, "history": list(history), "filters": filters})
+            reply = self.replies.popleft() if self.replies else capacity_answer(question)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply.model_copy(update={"question": question})
+
+    def answer(self, question: str, *, history=(), filters: Filters | None = None) -> Answer:
+        return self._next("answer", question, history, filters)
+
+    def stream(self, question: str, *, history=(), filters: Filters | None = None) -> Iterator[AnswerUpdate]:
+        final = self._next("stream", question, history, filters)
+        words = final.answer.split(" ")
+        half = " ".join(words[: len(words) // 2])
+        yield AnswerUpdate(text=half)
+        yield AnswerUpdate(text=final.answer)
+        yield AnswerUpdate(text=final.answer, final=final)
+
+    def facets(self) -> dict:
+        return self.FACETS
+
+
+def make_settings(tmp_path: Path, **app) -> Settings:
+    return Settings(
+        paths=PathSettings(
+            corpus_dir=tmp_path / "corpus",
+            index_dir=tmp_path / "index",
+            feedback_path=tmp_path / "feedback" / "feedback.jsonl",
+            eval_dir=tmp_path / "eval",
+        ),
+        app=AppSettings(**app),
+        _env_file=None,
+    )
+
+
+# --- chat handlers ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+def final_chat(handlers: ChatHandlers, question: str, turns=None, **filters):
+    steps = list(handlers.respond(question, turns or [], **filters))
+    messages, turns, box = steps[-1]
+    return messages, turns, box, steps
+
+
+def test_answer_shows_citation_markers(settings):
+    messages, *_ = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)
+    assert '<span class="kb-ref">[1]</span>' in messages[-1]["content"]
+
+
+def test_answer_has_one_card_per_citation(settings):
+    messages, *_ = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)
+    assert messages[-1]["content"].count('<div class="kb-card">') == 2
+
+
+def test_card_names_speaker_party_document_date_and_link(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    card = html.split('<div class="kb-card">')[1]
+    expected = ["Mevrouw Van Nispen", '<span class="kb-party">SP</span>', "Verslag van een algemeen overleg",
+                "27 september 2018", f'href="{URL_AO}"']
+    assert [part for part in expected if part not in card] == []
+
+
+def test_card_shows_role(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    assert '<span class="kb-role">Staatssecretaris van Justitie en Veiligheid</span>' in html
+
+
+def test_sentence_relied_on_is_marked(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    assert f"<mark>{CAPACITY_SENTENCE}</mark>" in html
+
+
+def test_long_passage_card_shows_an_excerpt_around_the_sentence(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    excerpt = html.split('<div class="kb-card">')[2].split("<details")[0]
+    assert f"<mark>{CAPACITY_SENTENCE}</mark>" in excerpt and "Dan de vragen over de capaciteit" not in excerpt
+
+
+def test_long_passage_card_has_the_whole_passage_on_request(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    whole = html.split('<details class="kb-full"><summary>Hele passage</summary>')[1].split("</details>")[0]
+    assert "Dan de vragen over de capaciteit" in whole and "Die mensen zijn er dus ook echt." in whole
+
+
+def test_uncited_passages_are_behind_a_details_element(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
+    details = html.split('<details class="kb-other">')[1]
+    assert "Overige gevonden passages (1)" in details and "De heer Segers" in details
+
+
+def test_streaming_shows_partial_text_before_the_final_answer(settings):
+    *_, steps = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)
+    assert any("kb-streaming" in step[0][-1]["content"] for step in steps[:-1])
+
+
+def test_question_box_is_cleared_after_asking(settings):
+    _, _, box, _ = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)
+    assert box == ""
+
+
+def test_refusal_says_so(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer([refusal_answer()]), settings), "Kernenergie?")[0][-1]["content"]
+    assert "Geen antwoord gevonden" in html
+
+
+def test_refusal_shows_closest_passages_marked_not_answering(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer([refusal_answer()]), settings), "Kernenergie?")[0][-1]["content"]
+    assert html.count('<span class="kb-badge">niet beantwoordend</span>') == 5
+
+
+def test_refusal_has_no_sources_heading(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer([refusal_answer()]), settings), "Kernenergie?")[0][-1]["content"]
+    assert ">Bronnen<" not in html
+
+
+def test_notice_is_shown(settings):
+    answer = capacity_answer().model_copy(update={"notice": "Het taalmodel gaf geen antwoord; dit is het extractieve antwoord."})
+    html = final_chat(ChatHandlers(FakeAnswerer([answer]), settings), "Vraag?")[0][-1]["content"]
+    assert '<div class="kb-notice">Het taalmodel gaf geen antwoord' in html
+
+
+def test_html_in_passage_is_escaped(settings):
+    answer = capacity_answer()
+    answer.citations[0].text = "Zie <script>alert(1)</script> en <img src=x onerror=alert(2)>."
+    html = final_chat(ChatHandlers(FakeAnswerer([answer]), settings), "Vraag?")[0][-1]["content"]
+    assert "<script" not in html and "<img" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_html_in_answer_text_is_escaped(settings):
+    answer = capacity_answer().model_copy(update={"answer": "Antwoord <b onmouseover=alert(1)>vet</b> [1]."})
+    html = final_chat(ChatHandlers(FakeAnswerer([answer]), settings), "Vraag?")[0][-1]["content"]
+    assert "<b " not in html and "&lt;b onmouseover=alert(1)&gt;" in html
+
+
+def test_html_in_question_is_escaped(settings):
+    messages, *_ = final_chat(ChatHandlers(FakeAnswerer(), settings), "<img src=x onerror=alert(1)> prostitutie?")
+    assert messages[0]["content"] == '<div class="kb-question">&lt;img src=x onerror=alert(1)&gt; prostitutie?</div>'
+
+
+def test_javascript_url_is_not_linked(settings):
+    answer = capacity_answer()
+    answer.citations[0].url = "javascript:alert(1)"
+    html = final_chat(ChatHandlers(FakeAnswerer([answer]), settings), "Vraag?")[0][-1]["content"]
+    assert "javascript:" not in html
+
+
+def test_too_long_question_gives_dutch_message(settings):
+    question = "Waarom? " * 200
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), question)[0][-1]["content"]
+    assert "De vraag is te lang (1599 tekens; maximaal 1000)" in html
+
+
+def test_too_long_question_is_not_answered(settings):
+    answerer = FakeAnswerer()
+    final_chat(ChatHandlers(answerer, settings), "x" * 1001)
+    assert answerer.calls == []
+
+
+def test_too_long_question_stays_in_the_box(settings):
+    _, _, box, _ = final_chat(ChatHandlers(FakeAnswerer(), settings), "x" * 1001)
+    assert box == "x" * 1001
+
+
+def test_empty_question_gives_dutch_message(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), "   ")[0][-1]["content"]
+    assert "De vraag is leeg." in html
+
+
+def test_invalid_date_filter_gives_dutch_message(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer(), settings), "Vraag?", date_from="15-03-2021")[0][-1]["content"]
+    assert "gebruik de vorm JJJJ-MM-DD" in html
+
+
+def test_filters_reach_the_answerer(settings):
+    answerer = FakeAnswerer()
+    final_chat(
+        ChatHandlers(answerer, settings), "Vraag?", parties=["SP"], speakers=["Harbers"],
+        doc_ids=["kst-28638-163"], date_from="2018-01-01", date_to="2018-12-31",
+    )
+    assert answerer.calls[0]["filters"] == Filters(
+        parties=["SP"], speakers=["Harbers"], doc_ids=["kst-28638-163"], date_from="2018-01-01", date_to="2018-12-31"
+    )
+
+
+def test_no_filters_reach_the_answerer_as_none(settings):
+    answerer = FakeAnswerer()
+    final_chat(ChatHandlers(answerer, settings), "Vraag?", parties=[], date_from="")
+    assert answerer.calls[0]["filters"] is None
+
+
+def test_follow_up_passes_history(settings):
+    answerer = FakeAnswerer()
+    handlers = ChatHandlers(answerer, settings)
+    _, turns, _, _ = final_chat(handlers, CAPACITY_QUESTION)
+    final_chat(handlers, "En wat zei de VVD daarover?", turns)
+    assert answerer.calls[1]["history"] == [(CAPACITY_QUESTION, capacity_answer().answer)]
+
+
+def test_domain_error_becomes_visible_message(settings):
+    error = LLMEndpointError("Het taalmodel op http://127.0.0.1:9/v1 reageert niet; controleer KAMERBRON_LLM_BASE_URL.")
+    html = final_chat(ChatHandlers(FakeAnswerer([error]), settings), "Vraag?")[0][-1]["content"]
+    assert "reageert niet; controleer KAMERBRON_LLM_BASE_URL" in html
+
+
+def test_unexpected_error_becomes_generic_dutch_message(settings):
+    html = final_chat(ChatHandlers(FakeAnswerer([RuntimeError("boom")]), settings), "Vraag?")[0][-1]["content"]
+    assert UNEXPECTED_ERROR in html
+
+
+def test_missing_answerer_shows_the_index_fix(settings):
+    handlers = ChatHandlers(None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`."))
+    html = final_chat(handlers, "Vraag?")[0][-1]["content"]
+    assert "python -m ingest build" in html
+
+
+def test_clear_empties_the_conversation():
+    assert ChatHandlers.clear() == ([], [], "", "")
+
+
+# --- feedback through the handlers ---------------------------------------------------------------
+
+
+def like(handlers: ChatHandlers, turns, index: int, liked):
+    return handlers.like(turns, gr.LikeData(None, {"index": index, "value": "", "liked": liked}))
+
+
+def test_like_appends_feedback(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, CAPACITY_QUESTION)
+    like(handlers, turns, 1, True)
+    record = FeedbackStore(settings.paths.feedback_path).read()[0]
+    assert (record.rating, record.question, record.settings_hash, len(record.citations)) == (
+        "like", CAPACITY_QUESTION, "abc123def456", 2
+    )
+
+
+def test_dislike_of_second_answer_is_stored_for_that_answer(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "Eerste vraag?")
+    _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
+    like(handlers, turns, 3, False)
+    record = FeedbackStore(settings.paths.feedback_path).read()[0]
+    assert (record.rating, record.question) == ("dislike", "Tweede vraag?")
+
+
+def test_like_of_an_error_message_stores_nothing(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "")
+    like(handlers, turns, 1, True)
+    assert not settings.paths.feedback_path.exists()
+
+
+def test_comment_is_stored_with_the_rated_answer(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "Eerste vraag?")
+    _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
+    turns, _ = like(handlers, turns, 1, False)
+    handlers.comment(turns, "Bron 2 klopt niet.")
+    record = FeedbackStore(settings.paths.feedback_path).read()[-1]
+    assert (record.question, record.rating, record.comment) == ("Eerste vraag?", "dislike", "Bron 2 klopt niet.")
+
+
+def test_comment_without_rating_goes_to_the_latest_answer(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "Eerste vraag?")
+    _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
+    handlers.comment(turns, "Handig.")
+    assert FeedbackStore(settings.paths.feedback_path).read()[0].question == "Tweede vraag?"
+
+
+def test_comment_status_shows_the_question_as_text(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "<img src=x onerror=alert(1)> *vet*?")
+    _, _, status = handlers.comment(turns, "Opmerking.")
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt; \\*vet\\*?" in status
+
+
+def test_empty_comment_is_not_stored(settings):
+    handlers = ChatHandlers(FakeAnswerer(), settings)
+    _, turns, _, _ = final_chat(handlers, "Vraag?")
+    handlers.comment(turns, "   ")
+    assert not settings.paths.feedback_path.exists()
+
+
+# --- the Gradio app and the Evaluatie tab -----------------------------------------------------
+
+
+def test_build_app_exposes_named_api_endpoint(settings):
+    demo = build_app(FakeAnswerer(), settings)
+    assert "ask" in {fn.api_name for fn in demo.fns.values()}
+
+
+def test_eval_tab_without_runs_says_how_to_run_one(tmp_path):
+    assert "python -m eval run" in render_report(tmp_path / "eval")
+
+
+def test_eval_tab_shows_the_newest_report(tmp_path):
+    for name, text in [("2024-01-01", "# Oud"), ("2024-02-01", "# Nieuw")]:
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "report.md").write_text(text)
+    assert "# Nieuw" in render_report(tmp_path)
+
+
+def test_eval_tab_inlines_report_images(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    png = b"\x89PNG fake"
+    (run / "recall.png").write_bytes(png)
+    (run / "report.md").write_text("![Recall](recall.png)")
+    assert f"![Recall](data:image/png;base64,{base64.b64encode(png).decode()})" in render_report(tmp_path)
+
+
+def test_eval_tab_drops_external_images(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "report.md").write_text("![x](https://example.org/x.png) ![y](../../secret.png)")
+    assert "example.org" not in render_report(tmp_path) and "secret.png)" not in render_report(tmp_path)
+
+
+# --- POST /api/ask, /widget.js and access rules -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("api"), allowed_origins=["https://intranet.example"])
+    answerer = FakeAnswerer()
+    with TestClient(create_server(settings, answerer)) as client:
+        client.answerer = answerer
+        yield client
+
+
+def test_api_ask_returns_the_cli_json_fields(api):
+    data = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()
+    assert set(data) == set(answer_json(capacity_answer()))
+
+
+def test_api_ask_answer_matches_the_cli_json(api):
+    data = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()
+    assert (data["answer"], data["citations"]) == (capacity_answer().answer, answer_json(capacity_answer())["citations"])
+
+
+def test_api_ask_citation_fields(api):
+    citation = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()["citations"][0]
+    assert {"n", "chunk_id", "doc_id", "source_file", "speaker", "party", "date", "url", "text", "role",
+            "doc_title", "sentences"} <= set(citation)
+
+
+def test_api_ask_retrieved_fields(api):
+    passage = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()["retrieved"][0]
+    assert {"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "score", "text"} <= set(passage)
+
+
+def test_api_ask_passes_history_and_filters(api):
+    api.post(
+        "/api/ask",
+        json={"question": "En de VVD?", "history": [["Vraag 1", "Antwoord 1"]], "filters": {"parties": ["VVD"]}},
+    )
+    call = api.answerer.calls[-1]
+    assert (call["history"], call["filters"]) == ([("Vraag 1", "Antwoord 1")], Filters(parties=["VVD"]))
+
+
+def test_api_ask_too_long_question_is_400_in_dutch(api):
+    response = api.post("/api/ask", json={"question": "x" * 1001})
+    assert (response.status_code, response.json()["error"][:18]) == (400, "De vraag is te lan")
+
+
+def test_api_ask_invalid_json_is_400(api):
+    response = api.post("/api/ask", content=b"{niet json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_api_ask_unknown_filter_is_400(api):
+    response = api.post("/api/ask", json={"question": "Vraag?", "filters": {"partij": ["SP"]}})
+    assert (response.status_code, "Onbekend filter: partij" in response.json()["error"]) == (400, True)
+
+
+def test_api_ask_bad_history_is_400(api):
+    response = api.post("/api/ask", json={"question": "Vraag?", "history": "eerder"})
+    assert response.status_code == 400
+
+
+def test_api_ask_without_index_is_503_with_the_fix(tmp_path):
+    server = create_server(make_settings(tmp_path), FakeAnswerer())
+    server.state.handlers.answerer = None
+    server.state.handlers.unavailable = IndexMissingError("Geen index gevonden; bouw die met `python -m ingest build`.")
+    response = TestClient(server).post("/api/ask", json={"question": "Vraag?"})
+    assert (response.status_code, "python -m ingest build" in response.json()["error"]) == (503, True)
+
+
+class BlockingAnswerer(FakeAnswerer):
+    """Holds every answer until released, to fill the answering slots."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def answer(self, question, *, history=(), filters=None):
+        self.entered.set()
+        self.release.wait(timeout=30)
+        return super().answer(question, history=history, filters=filters)
+
+
+def test_api_ask_is_429_when_the_queue_is_full(tmp_path):
+    answerer = BlockingAnswerer()
+    server = create_server(make_settings(tmp_path, concurrency=1), answerer, api_max_waiting=0)
+    with TestClient(server) as client:
+        first = threading.Thread(target=client.post, args=("/api/ask",), kwargs={"json": {"question": "Een?"}})
+        first.start()
+        answerer.entered.wait(timeout=30)
+        response = client.post("/api/ask", json={"question": "Twee?"})
+        answerer.release.set()
+        first.join(timeout=30)
+    assert (response.status_code, response.headers.get("retry-after")) == (429, "30")
+
+
+def test_cors_allowed_origin_is_echoed(api):
+    response = api.post("/api/ask", json={"question": "Vraag?"}, headers={"Origin": "https://intranet.example"})
+    assert response.headers.get("access-control-allow-origin") == "https://intranet.example"
+
+
+def test_cors_other_origin_is_refused(api):
+    response = api.post("/api/ask", json={"question": "Vraag?"}, headers={"Origin": "https://evil.example"})
+    assert (response.status_code, response.headers.get("access-control-allow-origin")) == (403, None)
+
+
+def test_cors_other_origin_does_not_reach_the_answerer(api):
+    before = len(api.answerer.calls)
+    api.post("/api/ask", json={"question": "Vraag?"}, headers={"Origin": "https://evil.example"})
+    assert len(api.answerer.calls) == before
+
+
+def test_cors_same_origin_is_always_allowed(api):
+    response = api.post("/api/ask", json={"question": "Vraag?"}, headers={"Origin": "http://testserver"})
+    assert response.status_code == 200
+
+
+def test_cors_preflight_allowed(api):
+    response = api.options(
+        "/api/ask",
+        headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"},
+    )
+    assert (response.status_code, response.headers.get("access-control-allow-credentials")) == (204, "true")
+
+
+def test_cors_preflight_denied(api):
+    response = api.options(
+        "/api/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert response.status_code == 403
+
+
+def test_widget_js_is_javascript_with_css_inlined(api):
+    response = api.get("/widget.js")
+    assert (response.headers["content-type"].startswith("application/javascript"),
+            "__KAMERBRON_WIDGET_CSS__" in response.text, ".kbw-launcher" in response.text) == (True, False, True)
+
+
+def test_widget_js_cors_for_allowed_origin(api):
+    response = api.get("/widget.js", headers={"Origin": "https://intranet.example"})
+    assert response.headers.get("access-control-allow-origin") == "https://intranet.example"
+
+
+def test_widget_demo_embeds_the_widget(api):
+    assert '<script src="/widget.js"' in api.get("/widget-demo").text
+
+
+def test_chat_page_is_served(api):
+    assert api.get("/").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def basic_auth(tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("auth"), auth_username="ambtenaar", auth_password="geheim")
+    with TestClient(create_server(settings, FakeAnswerer())) as client:
+        yield client
+
+
+def creds(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize("path", ["/", "/widget.js", "/widget-demo", "/gradio_api/info"])
+def test_basic_auth_protects_every_page(basic_auth, path):
+    assert basic_auth.get(path).status_code == 401
+
+
+def test_basic_auth_protects_the_api(basic_auth):
+    response = basic_auth.post("/api/ask", json={"question": "Vraag?"})
+    assert (response.status_code, response.headers.get("www-authenticate", "")[:5]) == (401, "Basic")
+
+
+def test_basic_auth_wrong_password_is_401(basic_auth):
+    response = basic_auth.post("/api/ask", json={"question": "Vraag?"}, headers=creds("ambtenaar", "fout"))
+    assert response.status_code == 401
+
+
+def test_basic_auth_right_password_is_answered(basic_auth):
+    response = basic_auth.post("/api/ask", json={"question": "Vraag?"}, headers=creds("ambtenaar", "geheim"))
+    assert response.status_code == 200
+
+
+def test_basic_auth_lets_the_chat_page_load(basic_auth):
+    assert basic_auth.get("/", headers=creds("ambtenaar", "geheim")).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def header_auth(tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("hdr"), trusted_user_header="X-Remote-User")
+    with TestClient(create_server(settings, FakeAnswerer())) as client:
+        yield client
+
+
+def test_trusted_header_missing_is_401(header_auth):
+    assert header_auth.post("/api/ask", json={"question": "Vraag?"}).status_code == 401
+
+
+def test_trusted_header_present_is_answered(header_auth):
+    response = header_auth.post("/api/ask", json={"question": "Vraag?"}, headers={"X-Remote-User": "j.jansen"})
+    assert response.status_code == 200
+
+
+def test_trusted_header_protects_the_widget(header_auth):
+    assert header_auth.get("/widget.js").status_code == 401
+
+
+def test_api_error_body_is_json(api):
+    response = api.post("/api/ask", json={"question": ""})
+    assert json.loads(response.text)["error"].startswith("De vraag is leeg.")
+
+
+# --- python app.py --------------------------------------------------------------------------------
+
+
+def test_app_builds_the_index_when_there_is_none(tmp_path):
+    import app
+    from rag.settings import EmbeddingSettings
+
+    settings = Settings(
+        paths=PathSettings(corpus_dir=Path(__file__).resolve().parent.parent / "data" / "corpus",
+                           index_dir=tmp_path / "index", feedback_path=tmp_path / "f.jsonl", eval_dir=tmp_path / "eval"),
+        embedding=EmbeddingSettings(backend="hash"),
+        _env_file=None,
+    )
+    answerer = app.load_or_build_answerer(settings)
+    assert answerer.facets()["documents"] != []

@@ -1,0 +1,429 @@
+"""The Gradio chat, the JSON API and the embeddable widget, on one FastAPI app."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
+from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
+
+from rag.errors import (  # noqa: E402
+    EmbeddingModelError,
+    IndexMissingError,
+    KamerbronError,
+    LLMEndpointError,
+    QuestionInvalidError,
+)
+from rag.settings import Settings  # noqa: E402
+from webui.api import AskGate, AskQueueFullError, AskRequestInvalidError, answer_payload  # noqa: E402
+from webui.chat import UNEXPECTED_ERROR, AnswererLike, ChatHandlers  # noqa: E402
+from webui.evalreport import render_report  # noqa: E402
+from webui.feedback import FeedbackStore  # noqa: E402
+from webui.render import format_date_nl  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CORS_PATHS = frozenset({"/api/ask", "/widget.js"})
+GRADIO_QUEUE_SIZE = 64
+ANSWERING = "answering"
+EXAMPLE_QUESTIONS = [
+    "Wat antwoordde de minister op de vragen van de SP over de capaciteit van de politie?",
+    "Wie stelde een taaltoets voor sekswerkers voor?",
+    "Hoe verschilden de partijen over de registratieplicht voor prostituees?",
+]
+API_FIELDS = frozenset({"question", "history", "filters"})
+
+
+# --- access: authentication and cross-origin rules -----------------------------------------
+
+
+class Access:
+    """Who may call the app: optional basic authentication, trusted proxy header, CORS allowlist."""
+
+    def __init__(self, settings: Settings) -> None:
+        app = settings.app
+        self.username = app.auth_username
+        self.password = app.auth_password.get_secret_value()
+        self.user_header = app.trusted_user_header.strip().lower()
+        self.allowed_origins = {o.strip().rstrip("/").lower() for o in app.allowed_origins if o.strip()}
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.username or self.user_header)
+
+    def authenticate(self, headers: Headers) -> tuple[str | None, str]:
+        """(user, "") when allowed, (None, Dutch reason) when not; user is "" without authentication."""
+        user = ""
+        if self.username:
+            scheme, _, encoded = headers.get("authorization", "").partition(" ")
+            try:
+                given_user, _, given_password = base64.b64decode(encoded, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                given_user = given_password = ""
+            ok_user = secrets.compare_digest(given_user.encode(), self.username.encode())
+            ok_password = secrets.compare_digest(given_password.encode(), self.password.encode())
+            if scheme.lower() != "basic" or not (ok_user and ok_password):
+                return None, "Aanmelden vereist: geef een geldige gebruikersnaam en wachtwoord op."
+            user = given_user
+        if self.user_header:
+            header_user = headers.get(self.user_header, "").strip()
+            if not header_user:
+                return None, "Niet aangemeld: open Kamerbron via het intranet, zodat je aanmelding wordt meegestuurd."
+            user = header_user
+        return user, ""
+
+    def gradio_user(self, request: Request) -> str | None:
+        """For gr.mount_gradio_app(auth_dependency=...): the user, or None to refuse."""
+        user, _ = self.authenticate(request.headers)
+        return user or None
+
+    def origin_allowed(self, origin: str, scope: Scope, headers: Headers) -> bool:
+        origin = origin.strip().rstrip("/").lower()
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+        return origin == own or origin in self.allowed_origins or "*" in self.allowed_origins
+
+
+class AccessMiddleware:
+    """Applies Access to every request: CORS on the widget paths first, then authentication."""
+
+    def __init__(self, app: ASGIApp, access: Access) -> None:
+        self.app = app
+        self.access = access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        cors = scope["path"] in CORS_PATHS and origin is not None
+        allowed = cors and self.access.origin_allowed(origin, scope, headers)
+        if cors and not allowed:
+            await self._refuse(scope, receive, send, 403, "Deze website mag Kamerbron niet insluiten.", {})
+            return
+        cors_headers = (
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+                "Vary": "Origin",
+            }
+            if allowed
+            else {}
+        )
+        if cors and scope.get("method") == "OPTIONS" and "access-control-request-method" in headers:
+            # Preflights never carry credentials, so they are answered before authentication.
+            preflight = cors_headers | {
+                "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Content-Type, Authorization",
+                "Access-Control-Max-Age": "600",
+            }
+            await Response(status_code=204, headers=preflight)(scope, receive, send)
+            return
+        user, reason = self.access.authenticate(headers)
+        if user is None:
+            extra = dict(cors_headers)
+            if self.access.username:
+                extra["WWW-Authenticate"] = 'Basic realm="Kamerbron", charset="UTF-8"'
+            await self._refuse(scope, receive, send, 401, reason, extra)
+            return
+        scope.setdefault("state", {})["kamerbron_user"] = user
+        if not cors_headers:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for key, value in cors_headers.items():
+                    response_headers[key] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, reason: str, headers: dict) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await JSONResponse({"error": reason}, status_code=status, headers=headers)(scope, receive, send)
+
+
+# --- the Gradio app ---------------------------------------------------------------------------
+
+
+def _facets(answerer: AnswererLike | None) -> dict:
+    if answerer is None:
+        return {}
+    try:
+        return answerer.facets() or {}
+    except Exception:
+        log.exception("could not read facets for the filters")
+        return {}
+
+
+def _document_choices(documents: list[dict]) -> list[tuple[str, str]]:
+    choices = []
+    for doc in documents:
+        label = doc.get("title") or doc.get("source_file") or doc.get("doc_id", "")
+        if doc.get("date"):
+            label = f"{label} ({format_date_nl(doc['date'])})"
+        choices.append((label, doc.get("doc_id", "")))
+    return choices
+
+
+def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: ChatHandlers | None = None) -> gr.Blocks:
+    """The chat UI (not launched). Styling is passed where it is mounted: see create_server."""
+    handlers = handlers or ChatHandlers(answerer, settings)
+    facets = _facets(answerer)
+    date_hint = ""
+    if facets.get("date_min") and facets.get("date_max"):
+        date_hint = f"Kamerstukken van {format_date_nl(facets['date_min'])} tot {format_date_nl(facets['date_max'])}."
+
+    with gr.Blocks(title="Kamerbron") as demo:
+        gr.HTML(
+            '<div id="kb-header"><div class="kb-logo" aria-hidden="true"></div><div>'
+            '<h1>Kamerbron</h1><p>Vragen over Kamerstukken over mensenhandel en prostitutiebeleid, '
+            "met bij elk antwoord de passages waarop het steunt.</p></div></div>",
+            js_on_load=None,
+        )
+        turns = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("Vragen", id="vragen"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="Gesprek",
+                            elem_id="kb-chat",
+                            height="68vh",
+                            min_height=420,
+                            sanitize_html=True,
+                            render_markdown=True,
+                            latex_delimiters=[],
+                            buttons=[],
+                            feedback_options=("Like", "Dislike"),
+                            layout="bubble",
+                            placeholder=(
+                                "<div class='kb-placeholder'><strong>Stel een vraag over de Kamerstukken.</strong>"
+                                "<br>Elk antwoord noemt de passages waarop het steunt, met spreker, partij, "
+                                "document en datum.</div>"
+                            ),
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="Typ je vraag, bijvoorbeeld: Wie stelde een taaltoets voor sekswerkers voor?",
+                                lines=1,
+                                max_lines=5,
+                                scale=6,
+                                elem_id="kb-question",
+                                autofocus=True,
+                            )
+                            send = gr.Button("Vraag", variant="primary", scale=1, min_width=90, elem_id="kb-send")
+                        gr.Examples(EXAMPLE_QUESTIONS, inputs=[question], label="Voorbeeldvragen")
+                        with gr.Row():
+                            clear = gr.Button(
+                                "Nieuw gesprek", size="sm", variant="secondary", elem_id="kb-clear", scale=0, min_width=140
+                            )
+                        with gr.Accordion("Opmerking bij een antwoord", open=False, elem_id="kb-feedback"):
+                            gr.Markdown(
+                                "Gebruik de duim omhoog of omlaag bij een antwoord. Een opmerking hier hoort bij "
+                                "het laatst beoordeelde antwoord, of anders bij het laatste antwoord."
+                            )
+                            comment = gr.Textbox(show_label=False, placeholder="Opmerking (optioneel)", lines=2)
+                            comment_send = gr.Button("Opmerking versturen", size="sm")
+                        status = gr.Markdown("", elem_id="kb-status")
+                    with gr.Column(scale=1, min_width=260, elem_id="kb-filters"):
+                        gr.Markdown("### Filters\nBeperk het zoeken tot bepaalde partijen, sprekers, documenten of een periode.")
+                        party = gr.Dropdown(
+                            choices=facets.get("parties", []), multiselect=True, label="Partij", value=[], elem_id="kb-party"
+                        )
+                        speaker = gr.Dropdown(
+                            choices=facets.get("speakers", []), multiselect=True, label="Spreker", value=[], elem_id="kb-speaker"
+                        )
+                        document = gr.Dropdown(
+                            choices=_document_choices(facets.get("documents", [])),
+                            multiselect=True,
+                            label="Document",
+                            value=[],
+                            elem_id="kb-document",
+                        )
+                        date_from = gr.Textbox(
+                            label="Periode vanaf", placeholder="JJJJ-MM-DD", info=date_hint or None, elem_id="kb-date-from"
+                        )
+                        date_to = gr.Textbox(label="Periode tot en met", placeholder="JJJJ-MM-DD", elem_id="kb-date-to")
+                        reset = gr.Button("Filters wissen", size="sm", elem_id="kb-reset-filters")
+            with gr.Tab("Evaluatie", id="evaluatie"):
+                with gr.Row():
+                    refresh = gr.Button("Vernieuwen", size="sm", scale=0, min_width=120)
+                report = gr.Markdown(elem_id="kb-report")
+
+        inputs = [question, turns, party, speaker, document, date_from, date_to]
+        outputs = [chatbot, turns, question]
+        # One concurrency group for every way of asking, so the queue's limit is the configured one.
+        question.submit(handlers.respond, inputs, outputs, api_visibility="private", concurrency_id=ANSWERING)
+        send.click(handlers.respond, inputs, outputs, api_visibility="private", concurrency_id=ANSWERING)
+        clear.click(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
+        # The chatbot's own trash button empties only the messages; forget the turns as well.
+        chatbot.clear(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
+        chatbot.like(handlers.like, [turns], [turns, status], queue=False, api_visibility="private")
+        comment_send.click(handlers.comment, [turns, comment], [turns, comment, status], queue=False, api_visibility="private")
+        reset.click(
+            lambda: ([], [], [], "", ""), None, [party, speaker, document, date_from, date_to],
+            queue=False, api_visibility="private",
+        )
+
+        def load_report() -> str:
+            return render_report(settings.paths.eval_dir)
+
+        refresh.click(load_report, None, report, queue=False, api_visibility="private")
+        demo.load(load_report, None, report, queue=False, api_visibility="private")
+        gr.api(handlers.ask_api, api_name="ask", concurrency_id=ANSWERING)
+
+    demo.queue(default_concurrency_limit=settings.app.concurrency, max_size=GRADIO_QUEUE_SIZE)
+    return demo
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def _status_for(error: KamerbronError) -> int:
+    if isinstance(error, (QuestionInvalidError, AskRequestInvalidError)):
+        return 400
+    if isinstance(error, AskQueueFullError):
+        return 429
+    if isinstance(error, (IndexMissingError, EmbeddingModelError)):
+        return 503
+    if isinstance(error, LLMEndpointError):
+        return 502
+    return 500
+
+
+def app_theme() -> gr.themes.Base:
+    """Gradio's default look with bundled fonts only (no Google Fonts).
+
+    Weights 400 and 700: the SemiBold (600) Source Sans Pro file shipped with Gradio holds only a few
+    glyphs, so bold text would fall back glyph by glyph to another font.
+    """
+    return gr.themes.Default(
+        primary_hue="blue",
+        secondary_hue="slate",
+        neutral_hue="slate",
+        font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"],
+    )
+
+
+def widget_script() -> str:
+    """widget.js with widget.css inlined, so embedding it costs one request."""
+    css = (STATIC_DIR / "widget.css").read_text(encoding="utf-8")
+    script = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    return script.replace('"__KAMERBRON_WIDGET_CSS__"', json.dumps(css))
+
+
+def load_answerer(settings: Settings) -> tuple[Any, KamerbronError | None]:
+    """The real Answerer, or (None, error) when it cannot load, e.g. without an index."""
+    from rag.answer import Answerer
+
+    try:
+        return Answerer(settings), None
+    except (IndexMissingError, EmbeddingModelError) as error:
+        log.error("answering unavailable: %s", error)
+        return None, error
+
+
+def create_server(
+    settings: Settings | None = None,
+    answerer: AnswererLike | None = None,
+    *,
+    feedback: FeedbackStore | None = None,
+    api_max_waiting: int | None = None,
+) -> FastAPI:
+    """FastAPI app with the chat at /, POST /api/ask, /widget.js and /widget-demo.
+
+    Without an answerer the real one is loaded; if that fails (no index), the app still starts
+    and every question gets the error's message (HTTP 503 on the API).
+    """
+    settings = settings or Settings()
+    unavailable: KamerbronError | None = None
+    if answerer is None:
+        answerer, unavailable = load_answerer(settings)
+    gate = AskGate(settings.app.concurrency, api_max_waiting)
+    handlers = ChatHandlers(
+        answerer, settings, feedback=feedback or FeedbackStore(settings.paths.feedback_path),
+        gate=gate, unavailable=unavailable,
+    )
+    access = Access(settings)
+    app = FastAPI(title="Kamerbron", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.handlers = handlers
+
+    @app.post("/api/ask")
+    async def api_ask(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"error": "De aanvraag is geen geldige JSON."}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": 'Verwacht een object zoals {"question": "..."}.'}, status_code=400)
+        unknown = sorted(set(body) - API_FIELDS)
+        if unknown:
+            return JSONResponse(
+                {"error": f"Onbekend veld: {', '.join(unknown)}. Toegestaan: question, history, filters."},
+                status_code=400,
+            )
+        try:
+            answer = await run_in_threadpool(handlers.ask, body.get("question"), body.get("history"), body.get("filters"))
+        except KamerbronError as error:
+            status = _status_for(error)
+            headers = {"Retry-After": "30"} if status == 429 else None
+            return JSONResponse({"error": str(error)}, status_code=status, headers=headers)
+        except Exception:
+            log.exception("POST /api/ask failed")
+            return JSONResponse({"error": UNEXPECTED_ERROR}, status_code=500)
+        return JSONResponse(answer_payload(answer))
+
+    @app.get("/api/health")
+    async def api_health() -> dict:
+        return {"status": "ok" if handlers.answerer is not None else "unavailable",
+                "error": str(unavailable) if unavailable else ""}
+
+    @app.get("/widget.js")
+    async def widget_js() -> Response:
+        return Response(
+            widget_script(),
+            media_type="application/javascript; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
+
+    @app.get("/widget-demo")
+    async def widget_demo() -> HTMLResponse:
+        return HTMLResponse((STATIC_DIR / "widget-demo.html").read_text(encoding="utf-8"))
+
+    demo = build_app(answerer, settings, handlers=handlers)
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        auth_dependency=access.gradio_user if access.enabled else None,
+        footer_links=["api"],
+        run_history=False,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        theme=app_theme(),
+        css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
+    )
+    app.add_middleware(AccessMiddleware, access=access)
+    return app
