@@ -25,7 +25,7 @@ run: setup
 index: setup
 	$(PY) -m ingest build
 
-eval: setup
+eval: setup index
 	$(PY) -m eval run --compare
 
 bench: setup
@@ -37,7 +37,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# The offline evaluation gate (extractive answers, bundled embeddings) against eval/baseline.json,
+# then the test suite. The first run builds the index (a few minutes on 2 cores).
 test: setup browser
+	$(PY) -m ingest build
+	$(PY) -m eval run --compare --quiet
 	$(PY) -m pytest
 
 clean:

@@ -50,6 +50,36 @@ def expand_for_bm25(query: str) -> str:
     return f"{query} {' '.join(sorted(extra))}" if extra else query
 
 
+_GOVERNMENT = re.compile(
+    r"\b(minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state secretary)\b", re.I
+)
+_WHO_QUESTION = re.compile(r"^\s*(wie|welk(e)? (kamerlid|partij|fractie|woordvoerder)|who|which (member|party|mp))\b", re.I)
+MENTION_BOOST = 0.6
+
+
+def surname_pattern(surnames: list[str]) -> re.Pattern | None:
+    """One alternation over all known surnames (longest first), matched as whole words."""
+    names = sorted({s.lower() for s in surnames if s}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b") if names else None
+
+
+def mentions(query: str, surnames: re.Pattern | None) -> dict[str, set[str]]:
+    """Parties, speaker surnames and the government named in a question, for a soft boost.
+
+    A who-question names no speaker on purpose, so it gets no role boost: its answer may be anyone.
+    """
+    from rag.condense import find_parties
+
+    found = {
+        "parties": {p.lower() for p in find_parties(query)},
+        "surnames": set(surnames.findall(query.lower())) if surnames is not None else set(),
+        "roles": set(),
+    }
+    if _GOVERNMENT.search(query) and not _WHO_QUESTION.search(query):
+        found["roles"] = {"minister", "staatssecretaris", "regering"}
+    return found
+
+
 def passage_from_chunk(chunk: Chunk, **extra) -> Passage:
     return Passage(
         chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, source_file=chunk.source_file, turn_index=chunk.turn_index,
@@ -108,6 +138,8 @@ class Retriever:
         if reranker is None and self.settings.retrieval.reranker_model:
             self.reranker = CrossEncoderReranker(self.settings.retrieval.reranker_model, self.settings.embedding.device)
         self.last_timings_ms: dict[str, float] = {}
+        # surnames long enough not to be ordinary words ("Kuik" yes; a two-letter name would match noise)
+        self._surnames = surname_pattern([c.surname for c in self.index.chunks if len(c.surname) > 3])
 
     @property
     def embedder(self) -> Embedder:
@@ -140,9 +172,14 @@ class Retriever:
             timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
+        named = mentions(query, self._surnames)
         for i in fused:
-            if index.chunks[i].procedural:
+            chunk = index.chunks[i]
+            if chunk.procedural:
                 fused[i] *= cfg.procedural_weight
+            if (chunk.party.lower() in named["parties"] or chunk.surname.lower() in named["surnames"]
+                    or chunk.role in named["roles"]):
+                fused[i] *= 1.0 + MENTION_BOOST
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         dense_scores, bm25_scores = dict(dense), dict(sparse)
 

@@ -90,3 +90,26 @@ def test_rrf_rewards_agreement():
 def test_facets_list_parties_and_speakers(retriever):
     facets = retriever.facets()
     assert facets["parties"] == ["CDA", "SP"] and "Blok" in facets["speakers"]
+
+
+def test_named_party_is_boosted(retriever):
+    ranked = [p.party for p in retriever.retrieve("Wat zei het CDA over de politie?", mode="bm25") if p.via == "hit"]
+    assert ranked[0] == "CDA"
+
+
+def test_government_question_boosts_the_minister(retriever):
+    from rag.retrieve import mentions
+
+    assert mentions("Wat antwoordde de minister?", None)["roles"] == {"minister", "staatssecretaris", "regering"}
+
+
+def test_who_question_gets_no_role_boost():
+    from rag.retrieve import mentions
+
+    assert mentions("Wie vroeg de minister om meer geld?", None)["roles"] == set()
+
+
+def test_surname_mention_is_a_whole_word():
+    from rag.retrieve import mentions, surname_pattern
+
+    assert mentions("Wat zei Kuiken over blokken?", surname_pattern(["Kuik", "Kuiken", "Blok"]))["surnames"] == {"kuiken"}
