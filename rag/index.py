@@ -38,7 +38,7 @@ _META_FIELDS = (
 )
 # Bump when tokenising, stopwords or stemming change: a stored BM25 index of another version is
 # rebuilt from the catalogue at load (cheap), instead of re-embedding everything.
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "4"
 KEEP_GENERATIONS = 2  # the one just replaced stays, so an app still reading it is not cut off
 
 
@@ -60,15 +60,68 @@ def _stopwords() -> set[str]:
 
 
 class Analyzer:
-    """Lower-case, drop Dutch and English stopwords, Dutch Snowball stem."""
+    """Lower-case, drop Dutch and English stopwords, Dutch Snowball stem, and split compounds.
 
-    def __init__(self):
-        self._stem = _stemmer().stemWords
+    Dutch writes compounds as one word ("taaleis", "arbeidsuitbuiting"), so a question about a
+    "taaltoets" shares no token with a passage about a "taaleis". Once a ``vocabulary`` of stems is
+    known, a word that splits into two parts whose stems are both in it also yields those parts
+    (the whole word stays too): "taaleis" -> taaleis, tal, eis. A word the corpus never uses yields
+    its longest known head: "taaltoets" -> taaltoet, tal.
+    """
+
+    MIN_COMPOUND = 7
+    MIN_LEFT, MIN_RIGHT = 4, 4
+    LINKS = ("", "s", "e", "en")
+
+    def __init__(self, vocabulary: set[str] | None = None):
+        self._stem_many = _stemmer().stemWords
         self._stop = _stopwords()
+        self.vocabulary = vocabulary
+        self._splits: dict[str, list[str]] = {}
+
+    def words(self, text: str) -> list[str]:
+        return [w for w in _TOKEN.findall(text.lower()) if w not in self._stop]
+
+    def stems(self, text: str) -> list[str]:
+        """Stems of the words only, without compound parts."""
+        return self._stem_many(self.words(text))
 
     def tokens(self, text: str) -> list[str]:
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stop]
-        return self._stem(words)
+        words = self.words(text)
+        stems = self._stem_many(words)
+        if not self.vocabulary:
+            return stems
+        out: list[str] = []
+        for word, stem in zip(words, stems):
+            out.append(stem)
+            out.extend(self.compound_parts(word))
+        return out
+
+    def compound_parts(self, word: str) -> list[str]:
+        """Stems of the two known parts of a compound word, or [] (cached per word)."""
+        if word in self._splits:
+            return self._splits[word]
+        parts: list[str] = []
+        if len(word) >= self.MIN_COMPOUND and word.isalpha() and self.vocabulary:
+            best = 0
+            for i in range(self.MIN_LEFT, len(word) - self.MIN_RIGHT + 1):
+                left = word[:i]
+                for link in self.LINKS:
+                    if link and not word[i:].startswith(link):
+                        continue
+                    right = word[i + len(link):]
+                    if len(right) < self.MIN_RIGHT:
+                        continue
+                    left_stem, right_stem = self._stem_many([left, right])
+                    if left_stem in self.vocabulary and right_stem in self.vocabulary and min(len(left), len(right)) > best:
+                        best, parts = min(len(left), len(right)), [left_stem, right_stem]
+            if not parts and self._stem_many([word])[0] not in self.vocabulary:
+                # a word the corpus never uses (only in questions): its longest known head still counts
+                heads = [self._stem_many([word[:i]])[0] for i in range(len(word) - self.MIN_RIGHT, self.MIN_LEFT - 1, -1)]
+                parts = next(([h] for h in heads if h in self.vocabulary), [])
+        if len(self._splits) < 200_000:
+            self._splits[word] = parts
+        return parts
 
 
 # ---------------------------------------------------------------- Chroma access
@@ -280,9 +333,12 @@ class LoadedIndex:
 
 
 def build_bm25(chunks: list[Chunk], analyzer: Analyzer):
+    """A BM25 index of the chunks' embedded text; sets ``analyzer.vocabulary`` from the corpus first."""
     import bm25s
 
     retriever = bm25s.BM25()
+    analyzer.vocabulary = None
+    analyzer.vocabulary = {stem for c in chunks for stem in analyzer.stems(c.embed_text)}
     corpus_tokens = [analyzer.tokens(c.embed_text) for c in chunks]
     vocab: dict[str, int] = {}
     ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
@@ -352,6 +408,7 @@ class IndexStore:
             version_file = folder / "bm25" / "analyzer_version"
             if version_file.exists() and version_file.read_text().strip() == ANALYZER_VERSION:
                 bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+                analyzer.vocabulary = set(bm25.vocab_dict)
             else:
                 bm25 = build_bm25(chunks, analyzer)
                 _save_bm25(bm25, folder / "bm25")

@@ -113,3 +113,22 @@ def test_surname_mention_is_a_whole_word():
     from rag.retrieve import mentions, surname_pattern
 
     assert mentions("Wat zei Kuiken over blokken?", surname_pattern(["Kuik", "Kuiken", "Blok"]))["surnames"] == {"kuiken"}
+
+
+def test_compound_word_also_yields_its_known_parts():
+    from rag.index import Analyzer
+
+    analyzer = Analyzer({"arbeid", "uitbuit", "mensenhandel"})
+    assert analyzer.tokens("arbeidsuitbuiting") == ["arbeidsuitbuit", "arbeid", "uitbuit"]
+
+
+def test_word_without_known_parts_stays_whole():
+    from rag.index import Analyzer
+
+    assert Analyzer({"arbeid"}).tokens("verbeteringen") == ["verbeter"]
+
+
+def test_analyzer_drops_dutch_and_english_stopwords():
+    from rag.index import Analyzer
+
+    assert Analyzer().tokens("Wat de minister over the police") == ["minister", "polic"]
