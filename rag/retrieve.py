@@ -31,7 +31,7 @@ EN_TO_NL = {
     "exploitation": "uitbuiting", "sexual exploitation": "seksuele uitbuiting", "children": "kinderen",
     "child": "kind", "minors": "minderjarigen", "loverboys": "loverboys", "pimp": "pooier",
     "registration": "registratie", "licence": "vergunning", "license": "vergunning", "permit": "vergunning",
-    "language test": "taaltoets", "age": "leeftijd", "minimum age": "minimumleeftijd", "law": "wet",
+    "language test": "taaleis", "language requirement": "taaleis", "age": "leeftijd", "minimum age": "minimumleeftijd", "law": "wet",
     "bill": "wetsvoorstel", "money": "geld", "million": "miljoen", "budget": "middelen", "funding": "middelen",
     "shelter": "opvang", "reception": "opvang", "residence permit": "verblijfsvergunning",
     "municipalities": "gemeenten", "municipality": "gemeente", "prosecution": "vervolging",
