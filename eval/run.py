@@ -60,8 +60,12 @@ def set_info(path: Path | None, n_items: int) -> dict:
         return {"path": str(path) if path else None, "version": None, "sha256": None, "n_items": n_items}
     path = Path(path)
     match = re.search(r"_v(\d+)$", path.stem)
+    try:  # relative to the project, so a committed baseline names no machine's folders
+        shown = str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        shown = str(path)
     return {
-        "path": str(path),
+        "path": shown,
         "version": f"v{match.group(1)}" if match else path.stem,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
         "n_items": n_items,
