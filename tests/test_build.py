@@ -146,3 +146,59 @@ def test_new_parser_version_reuses_vectors_of_unchanged_chunks(corpus, settings,
     embedder = CountingEmbedder()
     report = _build(corpus, settings, embedder)
     assert report.changed and embedder.embedded == 0
+
+
+KILLED_BUILD = """
+import sys, time
+from pathlib import Path
+from llama_index.vector_stores.chroma import ChromaVectorStore
+from ingest.build import build_index
+from rag.settings import Settings
+
+original_add = ChromaVectorStore.add
+
+def add_then_hang(self, nodes, **kwargs):
+    ids = original_add(self, nodes, **kwargs)  # half the new generation is written ...
+    Path(sys.argv[2]).write_text("writing")
+    time.sleep(120)                             # ... and here the process is killed
+    return ids
+
+ChromaVectorStore.add = add_then_hang
+build_index([Path(sys.argv[1])], Settings(), progress=False)
+"""
+
+
+def _kill_a_build_while_it_writes(corpus, settings, tmp_path):
+    """Index a, b; add c; start a build in a subprocess and SIGKILL it halfway through writing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    _build(corpus, settings)
+    (corpus / "c.txt").write_text(OTHER.replace("Segers", "Voordewind"), encoding="utf-8")
+    marker = tmp_path / "marker"
+    env = os.environ | {"KAMERBRON_PATHS_INDEX_DIR": str(settings.paths.index_dir), "KAMERBRON_EMBEDDING_BACKEND": "hash"}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), str(marker)], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the build never started writing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def test_build_killed_while_writing_leaves_previous_index_intact(corpus, settings, tmp_path):
+    _kill_a_build_while_it_writes(corpus, settings, tmp_path)
+    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt"}
+
+
+def test_build_after_a_killed_one_completes(corpus, settings, tmp_path):
+    _kill_a_build_while_it_writes(corpus, settings, tmp_path)
+    _build(corpus, settings)
+    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt", "c.txt"}
