@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
+from ingest.chunk import split_sentences as passage_sentences
 from rag.prompts import REFUSAL_SENTENCE
 from rag.records import Citation, Passage
 
@@ -76,7 +77,7 @@ def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
     if not order and (not text or _contains_refusal(text)):
         return ResolvedAnswer(text=REFUSAL_SENTENCE, dropped_ids=dropped, refused=True, raw=raw)
 
-    sentences = split_sentences(text)
+    sentences = split_answer_sentences(text)
     citing: dict[int, list[str]] = {n: [] for n in range(1, len(order) + 1)}
     unsupported = []
     for sentence in sentences:
@@ -121,8 +122,12 @@ class StreamingCitationRenderer:
         return self.text
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences; citation markers after a full stop stay with their sentence."""
+def split_answer_sentences(text: str) -> list[str]:
+    """Split an answer into sentences; citation markers after a full stop stay with their sentence.
+
+    Passages are split by ``ingest.chunk.split_sentences``; an LLM answer needs this variant because
+    its sentences end in markers ("... toe. [1] Daarna ...") that must not start the next sentence.
+    """
     sentences: list[str] = []
     for line in text.splitlines():
         start = 0
@@ -244,7 +249,7 @@ def _content_words(text: str) -> set[str]:
 
 def _supporting_sentences(passage_text: str, claims: list[str]) -> list[str]:
     """For each claim, the passage sentence sharing most content words with it; in passage order."""
-    candidates = split_sentences(passage_text)
+    candidates = passage_sentences(passage_text)
     chosen: set[int] = set()
     for claim in claims:
         claim_words = _content_words(claim)

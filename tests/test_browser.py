@@ -6,6 +6,7 @@ fail rather than skip. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import socket
@@ -85,11 +86,18 @@ def live(tmp_path_factory):
     (run / "recall.png").write_bytes(tiny_png())
     (run / "report.md").write_text("# Evaluatierapport\n\n| maat | waarde |\n|---|---|\n| recall@8 | 0.91 |\n\n![Recall](recall.png)\n")
     answerer = ScriptedAnswerer()
+    with serve(create_server(settings, answerer)) as server:
+        server.settings = settings
+        server.answerer = answerer
+        server.intranet_port = intranet_port
+        yield server
+
+
+@contextlib.contextmanager
+def serve(app):
+    """The app under uvicorn on 127.0.0.1:<free port> in a thread; ``.base_url`` is set."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_server(settings, answerer), host="127.0.0.1", port=free_port(), log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -99,12 +107,11 @@ def live(tmp_path_factory):
     if not server.started:
         pytest.fail("the app did not start under uvicorn")
     server.base_url = f"http://127.0.0.1:{server.config.port}"
-    server.settings = settings
-    server.answerer = answerer
-    server.intranet_port = intranet_port
-    yield server
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,9 @@ corpus parsed, chunked, indexed (hash embedding, so it builds in seconds) and an
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-import uvicorn
 
-from tests.test_browser import ask_in_chat, ask_in_widget, browser, free_port, open_page, screenshot  # noqa: F401
+from tests.test_browser import ask_in_chat, ask_in_widget, browser, open_page, screenshot, serve  # noqa: F401
 from webui.server import create_server
 
 pytestmark = pytest.mark.browser
@@ -20,21 +16,8 @@ QUESTION = "Wie vroeg de staatssecretaris om een taaleis voor prostituees?"
 @pytest.fixture(scope="module")
 def live(corpus_index, corpus_answerer):
     settings, _ = corpus_index
-    server = uvicorn.Server(
-        uvicorn.Config(create_server(settings, corpus_answerer), host="127.0.0.1", port=free_port(),
-                       log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server.started:
-        pytest.fail("the app did not start under uvicorn")
-    server.base_url = f"http://127.0.0.1:{server.config.port}"
-    yield server
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_server(settings, corpus_answerer)) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

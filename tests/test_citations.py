@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import StreamingCitationRenderer, resolve_citations, split_sentences
+from rag.citations import StreamingCitationRenderer, resolve_citations, split_answer_sentences
 from rag.prompts import REFUSAL_SENTENCE
 from rag.records import Passage
 
@@ -171,7 +171,7 @@ def test_raw_output_is_kept():
 
 
 def test_split_sentences_keeps_abbreviations_together():
-    assert split_sentences("Dat zei o.a. de minister. Daarna 3.5 procent.") == [
+    assert split_answer_sentences("Dat zei o.a. de minister. Daarna 3.5 procent.") == [
         "Dat zei o.a. de minister.",
         "Daarna 3.5 procent.",
     ]
