@@ -17,6 +17,11 @@ CONDENSE_HISTORY_TURNS = 3
 CONDENSE_ANSWER_CHARS = 400
 MAX_CONDENSED_CHARS = 600
 SHORT_FOLLOW_UP_WORDS = 6
+# Only a true fragment ("en de VVD?", "and about shelters?") is rewritten by swapping parts of the
+# previous question; a longer follow-up has its own verb and keeps its own wording.
+FRAGMENT_WORDS = 3
+# "dat voorstel", "die maatregel", "that proposal": a noun that points back at the previous topic.
+_DEMONSTRATIVE_NOUN = re.compile(r"\b(?:dat|die|deze|dit|that|this|these|those)\s+\w{4,}", re.IGNORECASE)
 
 PARTIES = (
     "GroenLinks-PvdA", "GroenLinks", "PvdA", "VVD", "PVV", "CDA", "D66", "SP", "ChristenUnie", "SGP",
@@ -124,8 +129,8 @@ def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str
         return question
     previous = condense_heuristic(history[-1][0], history[:-1])
     english = _is_english(question)
-    body, fragment_marker = _strip_leading_marker(question)
-    if fragment_marker or (not _STARTS_WITH_QUESTION.match(body) and len(body.split()) <= SHORT_FOLLOW_UP_WORDS):
+    body, _ = _strip_leading_marker(question)
+    if not _STARTS_WITH_QUESTION.match(body) and len(body.split()) <= FRAGMENT_WORDS:
         rewritten = _rewrite_fragment(body, previous, english)
     else:
         rewritten = _rewrite_question(body, previous, english)
@@ -194,7 +199,7 @@ def _rewrite_question(body: str, previous: str, english: bool) -> str:
             return f"{_ANAPHOR_PREP.get(prep.lower(), prep.lower())} {topic}"
 
         text = _ANAPHOR.sub(fill, text, count=1)
-        if not filled and not _topic_words(text):
+        if not filled and (not _topic_words(text) or _DEMONSTRATIVE_NOUN.search(text)):
             text = _append(text, (" about " if english else " over ") + topic)
     if not _actor_spans(body):
         old_actors = _actor_spans(previous)
@@ -217,7 +222,8 @@ def _same_language_article(new: str, old: str) -> str:
 def _topic_phrase(question: str) -> str:
     """What the question is about: the phrase after 'over'/'about', else its content words."""
     match = _TOPIC_PREPOSITION.search(question)
-    if match:
+    # a one-word phrase ("... tegen mensenhandel") is too thin a topic: take all content words then
+    if match and len(match.group("topic").split()) >= 2:
         return match.group("topic").strip(" ,.")
     return " ".join(_topic_words(_remove_spans(question, _actor_spans(question))))
 

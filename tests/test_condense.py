@@ -108,3 +108,17 @@ def test_llm_is_not_asked_without_history():
     llm = QueuedChatLLM(LLMEndpointError("should not be called"))
     condense_question("Wat zei de SP?", [], llm)
     assert llm.calls == []
+
+
+def test_follow_up_with_its_own_verb_keeps_its_wording():
+    from rag.condense import condense_heuristic
+
+    history = [("Hoeveel extra geld komt er jaarlijks bij voor het actieplan tegen mensenhandel?", "")]
+    assert condense_heuristic("En vindt de SP dat genoeg?", history).startswith("Vindt de SP dat genoeg")
+
+
+def test_demonstrative_noun_gets_the_previous_topic():
+    from rag.condense import condense_heuristic
+
+    history = [("Wie stelde in 2018 een taaltoets voor sekswerkers voor?", "")]
+    assert "taaltoets" in condense_heuristic("En wat vond de staatssecretaris van dat voorstel?", history)
