@@ -26,6 +26,8 @@ _QUANTITY_QUESTION = re.compile(r"\b(hoeveel|hoe groot|hoe veel|welk bedrag|welk
 _DATE_QUESTION = re.compile(r"\b(wanneer|welke datum|in welk jaar|sinds wanneer|when|what date|which year|what year)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|honderd|duizend|miljoen|miljard|procent|helft|derde|kwart)\b", re.I)
 _DATE = re.compile(r"\b(19|20)\d{2}\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\b", re.I)
+# In a government answer, a sentence that restates the party's question is not the answer.
+_RESTATED_QUESTION = re.compile(r"^(ook )?(de|het) (leden|vraag|vragen|fractie)\b|\bvragen (of|naar|wat|hoe|waarom)\b", re.I)
 _COMPARE_HINTS = re.compile(r"\b(verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|parties|versus|vs\.?|tegenover)\b", re.I)
 
 
@@ -139,6 +141,8 @@ class ExtractiveComposer:
                 # very long sentences are costly to read; very short ones rarely carry an answer
                 length = 1.0 if words <= 45 else 45 / words
                 boost = 1.6 if wants is not None and wants.search(sentence) else 1.0
+                if p.role in ("minister", "staatssecretaris", "regering") and _RESTATED_QUESTION.search(sentence):
+                    boost *= 0.5
                 candidates.append(ScoredSentence(i, sentence, prior * (0.15 + cov) * length * boost, cov))
         candidates.sort(key=lambda s: -s.score)
         chosen: list[ScoredSentence] = []
