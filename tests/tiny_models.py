@@ -36,11 +36,12 @@ def _bert_dir(folder: Path, *, num_labels: int | None = None) -> Path:
 
 def tiny_sentence_transformer(folder: Path) -> Path:
     """A 32-dimensional sentence-transformers model saved at ``folder``."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 
     bert = _bert_dir(folder.parent / (folder.name + "-bert"))
-    transformer = models.Transformer(str(bert), max_seq_length=64)
-    pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    transformer = Transformer(str(bert), max_seq_length=64)
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
     return folder
 
