@@ -1,0 +1,297 @@
+"""The benchmark's helpers and a tiny run on a hash-embedding index; no timing is asserted."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from eval import bench
+from eval.synthetic import copy_prefix, file_state, perturb, synthetic_corpus
+from tests.conftest import ROOT
+
+EVAL_SET = ROOT / "eval" / "data" / "kamerbron_eval_v1.jsonl"
+
+
+@pytest.fixture(scope="module")
+def seed(corpus_index):
+    from rag.index import IndexStore
+
+    settings, _ = corpus_index
+    index = IndexStore(settings).load()
+    return index.chunks, bench.index_vectors(index)
+
+
+@pytest.fixture(scope="module")
+def tripled(seed):
+    chunks, vectors = seed
+    return synthetic_corpus(chunks, vectors, 3, seed=1)
+
+
+# ---------------------------------------------------------------- synthetic corpus
+
+
+def test_synthetic_corpus_has_factor_times_the_chunks(seed, tripled):
+    assert len(tripled[0]) == 3 * len(seed[0])
+
+
+def test_synthetic_chunk_ids_are_unique(tripled):
+    ids = [c.chunk_id for c in tripled[0]]
+    assert len(set(ids)) == len(ids)
+
+
+def test_synthetic_vectors_are_unit_length(tripled):
+    assert np.allclose(np.linalg.norm(tripled[1], axis=1), 1.0, atol=1e-5)
+
+
+def test_synthetic_vectors_match_the_chunks(tripled):
+    chunks, vectors = tripled
+    assert vectors.shape[0] == len(chunks)
+
+
+def test_synthetic_vectors_stay_near_their_originals(seed, tripled):
+    n = len(seed[0])
+    cosines = np.sum(seed[1] * tripled[1][n : 2 * n], axis=1)
+    assert 0.8 < float(cosines.mean()) < 0.999
+
+
+def test_factor_one_is_the_real_corpus(seed):
+    chunks, vectors = synthetic_corpus(*seed, 1)
+    assert [c.chunk_id for c in chunks] == [c.chunk_id for c in seed[0]]
+
+
+def test_copies_get_their_own_source_files(seed, tripled):
+    copies = {c.source_file for c in tripled[0][len(seed[0]) :]}
+    assert all(name.startswith((copy_prefix(1), copy_prefix(2))) for name in copies)
+
+
+def test_copies_vary_speakers(seed, tripled):
+    n = len(seed[0])
+    original = {c.surname for c in seed[0] if c.surname}
+    copied = {c.surname for c in tripled[0][n:] if c.surname}
+    assert copied - original
+
+
+def test_copies_vary_the_wording(seed, tripled):
+    n = len(seed[0])
+    changed = sum(a.text != b.text for a, b in zip(seed[0], tripled[0][n : 2 * n]))
+    assert changed > n // 4
+
+
+def test_copies_shift_dates(seed, tripled):
+    n = len(seed[0])
+    assert any(a.date and a.date != b.date for a, b in zip(seed[0], tripled[0][n : 2 * n]))
+
+
+def test_content_hash_follows_the_embedded_text(tripled):
+    import hashlib
+
+    chunk = tripled[0][-1]
+    assert chunk.content_hash == hashlib.sha256(chunk.embed_text.encode()).hexdigest()
+
+
+def test_factor_below_one_is_refused(seed):
+    with pytest.raises(ValueError, match="at least 1"):
+        synthetic_corpus(*seed, 0)
+
+
+def test_perturb_keeps_unit_length():
+    vectors = np.eye(4, dtype=np.float32)
+    moved = perturb(vectors, np.random.default_rng(0))
+    assert np.allclose(np.linalg.norm(moved, axis=1), 1.0, atol=1e-6)
+
+
+def test_file_state_counts_chunks_per_file(seed):
+    files = file_state(seed[0])
+    assert sum(f["chunks"] for f in files.values()) == len(seed[0])
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def test_percentile_interpolates():
+    assert bench.percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
+
+
+def test_percentile_of_nothing_is_none():
+    assert bench.percentile([], 95) is None
+
+
+def test_p95_of_hundred_values():
+    assert bench.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+
+
+def test_summarise_ms_has_p50_and_p95():
+    assert bench.summarise_ms([1.0, 2.0, 3.0]) == {"n": 3, "p50": 2.0, "p95": 2.9, "mean": 2.0}
+
+
+def test_dir_size_counts_files(tmp_path):
+    (tmp_path / "a").write_bytes(b"x" * 2**20)
+    assert bench.dir_size_mb(tmp_path) == 1.0
+
+
+def test_machine_info_names_the_cpu():
+    assert bench.machine_info()["cores"] >= 1
+
+
+def test_llama_embedding_wraps_our_embedder():
+    from rag.embed import HashEmbedder
+
+    embedder = HashEmbedder(16)
+    wrapped = bench.llama_embedding(embedder)
+    assert wrapped.get_query_embedding("politie") == pytest.approx(embedder.embed_query("politie").tolist())
+
+
+def test_follow_up_questions_are_condensed():
+    from eval.dataset import load_eval_set
+
+    items = [i for i in load_eval_set(EVAL_SET, corpus_dir=ROOT / "data" / "corpus") if i.history][:1]
+    assert bench.bench_queries(items)[0].question != items[0].question
+
+
+def test_stored_vector_embedder_reuses_vectors(corpus_index, seed):
+    from rag.embed import HashEmbedder
+
+    settings, _ = corpus_index
+    calls = []
+    embedder = bench.StoredVectorEmbedder(settings, lambda: calls.append(1) or HashEmbedder(settings.embedding.dim))
+    vectors = embedder.embed_passages([c.embed_text for c in seed[0][:5]])
+    assert (np.allclose(vectors, seed[1][:5]), embedder.hits, calls) == (True, 5, [])
+
+
+# ---------------------------------------------------------------- tiny runs
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    from tests.conftest import make_settings
+
+    tmp = tmp_path_factory.mktemp("bench")
+    settings = make_settings(tmp)
+    result, path = bench.run_bench(
+        settings, out_dir=tmp / "out", docs_json=tmp / "docs" / "benchmark.json", set_path=EVAL_SET, limit=4, log=lambda _: None
+    )
+    return result, path, tmp
+
+
+def test_comparison_writes_json_with_expected_keys(comparison):
+    _, path, _ = comparison
+    data = json.loads(path.read_text())
+    assert {"machine", "ingest", "embedding", "systems", "ratios", "duration_s"} <= set(data)
+
+
+def test_comparison_measures_three_systems(comparison):
+    result, _, _ = comparison
+    assert set(result["systems"]) == {"kamerbron", "llamaindex_vector", "bm25"}
+
+
+def test_comparison_reports_latency_percentiles(comparison):
+    result, _, _ = comparison
+    assert {"p50", "p95"} <= set(result["systems"]["kamerbron"]["search_ms"])
+
+
+def test_comparison_reports_recall_for_each_system(comparison):
+    result, _, _ = comparison
+    assert all(s["recall@5"] is not None for s in result["systems"].values())
+
+
+def test_comparison_ingest_is_split_into_phases(comparison):
+    result, _, _ = comparison
+    assert {"seconds_parse", "seconds_embed", "seconds_index", "size_mb", "peak_rss_mb"} <= set(result["ingest"])
+
+
+def test_comparison_updates_docs_json(comparison):
+    _, _, tmp = comparison
+    assert "comparison" in json.loads((tmp / "docs" / "benchmark.json").read_text())
+
+
+def test_comparison_renders_a_markdown_table(comparison):
+    result, _, _ = comparison
+    assert "| Recall@5 |" in bench.render(result)
+
+
+def test_scale_run_reports_each_factor(tmp_path):
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    result, _ = bench.run_bench(
+        settings, scales=(1, 2), out_dir=tmp_path / "out", docs_json=None, set_path=EVAL_SET, limit=2,
+        isolate=False, log=lambda _: None,
+    )
+    points = result["scale"]["points"]
+    assert [(p["factor"], p["chunks"]) for p in points] == [(1, points[0]["chunks"]), (2, 2 * points[0]["chunks"])]
+
+
+def test_bench_subcommand_is_registered():
+    from eval.__main__ import build_parser
+
+    args = build_parser().parse_args(["bench", "--scale", "1", "10", "--queries", "5"])
+    assert (args.scale, args.queries) == ([1, 10], 5)
+
+
+# ---------------------------------------------------------------- the index paths the scale curve changed
+
+
+@pytest.fixture(scope="module")
+def loaded(corpus_index):
+    from rag.index import IndexStore
+
+    settings, _ = corpus_index
+    return IndexStore(settings).load()
+
+
+def _exact_top(index, vectors, query, mask, n):
+    scores = vectors @ query
+    allowed = np.flatnonzero(mask)
+    return [int(i) for i in allowed[np.argsort(-scores[allowed], kind="stable")][:n]]
+
+
+def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
+    from rag import index as index_module
+    from rag.records import Filters
+
+    monkeypatch.setattr(index_module, "DENSE_MAX_FETCH", 0)  # always the allow-list path
+    filters = Filters(parties=["SP"])
+    query = seed[1][3]
+    hits = [i for i, _ in loaded.dense_search(query, 5, filters)]
+    assert hits == _exact_top(loaded, seed[1], query, loaded.filter_mask(filters), 5)
+
+
+def test_broad_filter_keeps_nearest_passing_chunks(loaded, seed):
+    from rag.records import Filters
+
+    filters = Filters(doc_types=["debat"])
+    query = seed[1][7]
+    hits = [i for i, _ in loaded.dense_search(query, 5, filters)]
+    assert hits == _exact_top(loaded, seed[1], query, loaded.filter_mask(filters), 5)
+
+
+def test_dense_similarity_is_the_cosine(loaded, seed):
+    position, similarity = loaded.dense_search(seed[1][11], 1)[0]
+    assert (position, round(similarity, 4)) == (11, 1.0)
+
+
+def test_filtered_bm25_returns_only_passing_chunks_best_first(loaded):
+    from rag.records import Filters
+
+    filters = Filters(date_from="2018-01-01")
+    hits = loaded.bm25_search("mensenhandel slachtoffers opvang", 20, filters)
+    mask = loaded.filter_mask(filters)
+    scores = [s for _, s in hits]
+    assert hits and all(mask[i] for i, _ in hits) and scores == sorted(scores, reverse=True)
+
+
+def test_bm25_top_n_are_the_best_scores(loaded):
+    token_ids = [loaded.bm25.vocab_dict[t] for t in loaded.analyzer.tokens("politie capaciteit") if t in loaded.bm25.vocab_dict]
+    scores = loaded.bm25.get_scores(token_ids)
+    hits = loaded.bm25_search("politie capaciteit", 5)
+    assert [round(s, 5) for _, s in hits] == [round(float(s), 5) for s in sorted(scores, reverse=True)[:5]]
+
+
+def test_metadata_keeps_only_the_header_of_the_embedded_text(seed):
+    from rag.index import chunk_to_metadata, metadata_to_chunk
+
+    chunk = seed[0][0]
+    meta = chunk_to_metadata(chunk)
+    assert "embed_text" not in meta and metadata_to_chunk(chunk.chunk_id, chunk.text, meta) == chunk
