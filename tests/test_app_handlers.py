@@ -694,3 +694,10 @@ def test_app_builds_the_index_when_there_is_none(tmp_path):
     )
     answerer = app.load_or_build_answerer(settings)
     assert answerer.facets()["documents"] != []
+
+
+def test_card_does_not_repeat_a_date_the_title_already_holds():
+    from webui.render import _doc_line
+
+    line = _doc_line("Verslag van een algemeen overleg, gehouden op 27 september 2018", "2018-09-27", "")
+    assert line.count("27 september 2018") == 1

@@ -165,8 +165,10 @@ def _doc_line(title: str, date_value: str, url: str) -> str:
     parts = []
     if title:
         parts.append(f'<span class="kb-doc-title">{esc(title)}</span>')
-    if date_value:
-        parts.append(f'<span class="kb-date">{esc(format_date_nl(date_value))}</span>')
+    shown_date = format_date_nl(date_value) if date_value else ""
+    # titles of debate reports already end in the meeting date ("gehouden op 27 september 2018")
+    if shown_date and shown_date not in title:
+        parts.append(f'<span class="kb-date">{esc(shown_date)}</span>')
     link = safe_url(url)
     if link:
         parts.append(

@@ -192,7 +192,8 @@
     var doc = el("div", "kbw-doc");
     var parts = [];
     if (item.doc_title) parts.push(el("span", "", item.doc_title));
-    if (item.date) parts.push(el("span", "", formatDate(item.date)));
+    // titles of debate reports already end in the meeting date
+    if (item.date && (item.doc_title || "").indexOf(formatDate(item.date)) < 0) parts.push(el("span", "", formatDate(item.date)));
     var url = safeUrl(item.url);
     if (url) {
       var link = el("a", "", T.source);
