@@ -41,7 +41,6 @@ _META_FIELDS = (
 # Bump when tokenising, stopwords or stemming change: a stored BM25 index of another version is
 # rebuilt from the catalogue at load (cheap), instead of re-embedding everything.
 ANALYZER_VERSION = "4"
-KEEP_GENERATIONS = 2  # the one just replaced stays, so an app still reading it is not cut off
 # Filtered dense search (see LoadedIndex.dense_search): nearest neighbours fetched per wanted hit,
 # relative to the share of chunks that pass the filter, and the most fetched before searching
 # only the passing chunks instead.
@@ -196,13 +195,10 @@ class LoadedIndex:
     """One generation, ready to query: dense search, BM25 search and the chunk catalogue."""
 
     def __init__(self, settings: Settings, client, state: IndexState, chunks: list[Chunk], bm25, analyzer: Analyzer):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.state = state
         self.chunks = chunks
         self.collection = client.get_collection(state.generation)
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self.bm25 = bm25
         self.analyzer = analyzer
         self._df: np.ndarray | None = None
@@ -251,40 +247,6 @@ class LoadedIndex:
         if filters.date_to:
             mask &= cols["date_int"] <= int(filters.date_to.replace("-", ""))
         return mask
-
-    def chroma_filters(self, filters: Filters | None):
-        from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
-
-        if filters is None or filters.is_empty():
-            return None
-        conditions: list[MetadataFilter] = []
-        if filters.doc_ids:
-            conditions.append(
-                MetadataFilter(
-                    key="doc_id", operator=FilterOperator.IN, value=[d.removesuffix(".txt") for d in filters.doc_ids]
-                )
-            )
-        if filters.doc_types:
-            conditions.append(MetadataFilter(key="doc_type", operator=FilterOperator.IN, value=filters.doc_types))
-        if filters.parties:
-            conditions.append(
-                MetadataFilter(key="party_lc", operator=FilterOperator.IN, value=[p.lower() for p in filters.parties])
-            )
-        if filters.speakers:
-            conditions.append(
-                MetadataFilter(key="surname_lc", operator=FilterOperator.IN, value=[s.lower() for s in filters.speakers])
-            )
-        if filters.roles:
-            conditions.append(MetadataFilter(key="role", operator=FilterOperator.IN, value=filters.roles))
-        if filters.date_from:
-            conditions.append(
-                MetadataFilter(key="date_int", operator=FilterOperator.GTE, value=int(filters.date_from.replace("-", "")))
-            )
-        if filters.date_to:
-            conditions.append(
-                MetadataFilter(key="date_int", operator=FilterOperator.LTE, value=int(filters.date_to.replace("-", "")))
-            )
-        return MetadataFilters(filters=conditions)
 
     # -- searches
 
@@ -541,6 +503,7 @@ class IndexStore:
 
         pointer = self._pointer(create=True)
         pointer.modify(metadata={"kind": "pointer", "state": state.to_json()})
+        # the generation just replaced stays, so an app still reading it is not cut off
         self._prune(keep={generation, previous.generation if previous else ""})
         return state
 
