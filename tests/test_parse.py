@@ -432,24 +432,9 @@ def test_cli_stats_counts_words_per_party(capsys):
     assert parties == {"CDA": 12, "": 15}
 
 
-def test_cli_build_exits_non_zero_when_a_file_failed(monkeypatch, capsys):
-    import types
-    from dataclasses import dataclass, field
-
-    @dataclass
-    class Report:
-        documents: int = 1
-        turns: int = 2
-        chunks: int = 2
-        embedded: int = 2
-        skipped: int = 0
-        removed: int = 0
-        failed: list = field(default_factory=lambda: [("empty.txt", "file is empty")])
-        seconds: float = 0.1
-
-    calls = []
-    fake = types.ModuleType("ingest.build")
-    fake.build_index = lambda paths, settings, progress=True: calls.append(paths) or Report()
-    monkeypatch.setitem(sys.modules, "ingest.build", fake)
-    code = main(["build", "--no-progress", str(FIXTURES / "empty.txt")])
-    assert (code, calls) == (DocumentParseError.exit_code, [[FIXTURES / "empty.txt"]])
+def test_cli_build_exits_non_zero_when_a_file_failed(monkeypatch, tmp_path):
+    # the real build, on a throw-away index with the hash embedding: one good file, one empty one
+    monkeypatch.setenv("KAMERBRON_PATHS_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("KAMERBRON_EMBEDDING_BACKEND", "hash")
+    code = main(["build", "--no-progress", str(FIXTURES / "empty.txt"), str(FIXTURES / "debate_interruptions.txt")])
+    assert code == DocumentParseError.exit_code
