@@ -16,8 +16,8 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 
-from rag.errors import IndexMissingError, KamerbronError  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from kamerbron.errors import IndexMissingError, KamerbronError  # noqa: E402
+from kamerbron.settings import Settings  # noqa: E402
 
 
 def load_or_build_answerer(settings: Settings):

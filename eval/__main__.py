@@ -20,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rag.errors import KamerbronError
+from kamerbron.errors import KamerbronError
 
 from eval import gate
 
@@ -28,7 +28,7 @@ GATE_FAILED = 1
 
 
 def _settings(backend: str | None = None):
-    from rag.settings import Settings
+    from kamerbron.settings import Settings
 
     settings = Settings()
     if backend:

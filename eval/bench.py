@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from rag.settings import PROJECT_ROOT, Settings
+from kamerbron.embed import resolve_backend
+from kamerbron.fingerprint import index_hash, settings_hash
+from kamerbron.settings import PROJECT_ROOT, Settings
 
 OUT_DIR = PROJECT_ROOT / "bench" / "out"
 DOCS_JSON = PROJECT_ROOT / "docs" / "benchmark.json"
@@ -233,7 +235,7 @@ class StoredVectorEmbedder:
 
     def _stored(self) -> dict[str, np.ndarray]:
         if self._table is None:
-            from rag.index import IndexStore
+            from kamerbron.store import IndexStore
 
             store = IndexStore(self._source)
             state = store.current_state()
@@ -288,7 +290,7 @@ def index_vectors(index) -> np.ndarray:
 def measure_ingest(settings: Settings, corpus_dir: Path, *, reuse_from: Settings | None) -> dict:
     """Ingest ``corpus_dir`` into ``settings.paths.index_dir`` (a fresh folder) and report its cost."""
     from ingest.build import build_index
-    from rag.embed import build_embedder
+    from kamerbron.embed import build_embedder
 
     model, model_load_s = _timed(lambda: build_embedder(settings))
     embedder = StoredVectorEmbedder(reuse_from, lambda: model) if reuse_from is not None else model
@@ -325,7 +327,7 @@ def measure_ingest(settings: Settings, corpus_dir: Path, *, reuse_from: Settings
 
 
 def measure_embedding_sample(settings: Settings, chunks: Sequence[Any], sample: int = EMBED_SAMPLE) -> dict:
-    from rag.embed import build_embedder
+    from kamerbron.embed import build_embedder
 
     model, load_s = _timed(lambda: build_embedder(settings))
     step = max(1, len(chunks) // sample) if chunks else 1
@@ -336,10 +338,10 @@ def measure_embedding_sample(settings: Settings, chunks: Sequence[Any], sample: 
 
 
 def _embedding_device(settings: Settings) -> str:
-    backend = settings.embedding.resolved_backend()
+    backend = resolve_backend(settings.embedding)
     if backend != "sentence-transformers":
         return "cpu"
-    from rag.embed import pick_device
+    from kamerbron.embed import pick_device
 
     return pick_device(settings.embedding.device)
 
@@ -463,8 +465,8 @@ def measure_bm25(answerer, queries: Sequence[BenchQuery], workdir: Path) -> dict
     """BM25 alone: our BM25 side (mode='bm25'); its index is the BM25 folder plus the catalogue."""
     import bm25s
 
-    from ingest.records import Chunk
-    from rag.index import Analyzer, build_bm25
+    from kamerbron.records import Chunk
+    from kamerbron.analyzer import Analyzer, build_bm25
 
     index = answerer.retriever.index
     folder = workdir / "bm25-only"
@@ -586,8 +588,8 @@ def seed_corpus(settings: Settings, workdir: Path) -> tuple[list, np.ndarray, di
     """The real corpus as chunks and vectors: vectors reused from the configured index when it
     holds them, otherwise embedded."""
     from ingest.build import build_index
-    from rag.embed import build_embedder
-    from rag.index import IndexStore
+    from kamerbron.embed import build_embedder
+    from kamerbron.store import IndexStore
 
     seed = with_index_dir(settings, workdir / "seed-index")
     reusable = False
@@ -616,7 +618,7 @@ def save_seed(chunks: Sequence[Any], vectors: np.ndarray, folder: Path) -> None:
 
 
 def load_seed(folder: Path) -> tuple[list, np.ndarray]:
-    from ingest.records import Chunk
+    from kamerbron.records import Chunk
 
     with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
         chunks = [Chunk.model_validate_json(line) for line in fh]
@@ -630,7 +632,8 @@ def _spec_settings(spec: dict) -> Settings:
 def scale_build(spec: dict) -> dict:
     """Generate the corpus of one scale factor and write it as an index generation."""
     from eval.synthetic import file_state, synthetic_corpus
-    from rag.index import Analyzer, IndexStore, build_bm25
+    from kamerbron.analyzer import Analyzer, build_bm25
+    from kamerbron.store import IndexStore
 
     settings = _spec_settings(spec)
     seed_chunks, seed_vectors = load_seed(Path(spec["seed_dir"]))
@@ -669,8 +672,9 @@ def _common_party(index) -> str:
 
 def scale_serve(spec: dict) -> dict:
     """Load the index of one scale factor as an app would and time search and ask on it."""
-    from rag.index import Analyzer, IndexStore, build_bm25
-    from rag.records import Filters
+    from kamerbron.analyzer import Analyzer, build_bm25
+    from kamerbron.store import IndexStore
+    from kamerbron.records import Filters
 
     t0 = time.perf_counter()
     import rag.answer  # noqa: F401  (a fresh worker process: this is the app's import cost)
@@ -708,7 +712,7 @@ def cold_load(spec: dict) -> dict:
     """Import and load time of one system (``spec['system']``) in a fresh process, as an app start pays them."""
     settings = _spec_settings(spec)
     t0 = time.perf_counter()
-    from rag.embed import build_embedder
+    from kamerbron.embed import build_embedder
 
     if spec["system"] == "kamerbron":
         from rag.answer import Answerer
@@ -888,9 +892,9 @@ def run_bench(
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine_info(),
         "settings": {
-            "embedding_backend": settings.embedding.resolved_backend(),
-            "index_hash": settings.index_hash(),
-            "settings_hash": settings.settings_hash(),
+            "embedding_backend": resolve_backend(settings.embedding),
+            "index_hash": index_hash(settings),
+            "settings_hash": settings_hash(settings),
             "retrieval_mode": settings.retrieval.mode,
             "candidates": settings.retrieval.candidates,
             "search_k": SEARCH_K,

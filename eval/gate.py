@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag.errors import KamerbronError
+from kamerbron.errors import KamerbronError
 
 from eval import metrics as m
 

@@ -236,7 +236,7 @@ def _judge_metrics(settings: Any, embedder_factory=None) -> dict[str, Any]:
     if embedder_factory is None:
 
         def embedder_factory():
-            from rag.embed import build_embedder
+            from kamerbron.embed import build_embedder
 
             return build_embedder(settings)
 

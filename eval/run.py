@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rag.errors import EmbeddingModelError, IndexMissingError, KamerbronError
-from rag.records import Answer
-from rag.settings import PROJECT_ROOT, Settings
+from kamerbron.errors import EmbeddingModelError, IndexMissingError, KamerbronError
+from kamerbron.records import Answer
+from kamerbron.settings import PROJECT_ROOT, Settings
+from kamerbron.fingerprint import settings_hash
 
 from eval import metrics as m
 
@@ -46,7 +47,7 @@ def new_run_dir(settings: Settings, root: Path | None = None, *, now: datetime |
     """A fresh, not yet existing folder ``<root>/<UTC time>-<settings hash>``."""
     root = root or runs_dir(settings)
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    base = root / f"{stamp}-{settings.settings_hash()}"
+    base = root / f"{stamp}-{settings_hash(settings)}"
     path, n = base, 1
     while path.exists():
         n += 1
@@ -321,7 +322,7 @@ def summarise(
         "run_id": Path(run_dir).name,
         "timestamp": started.isoformat(timespec="seconds"),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings_hash": settings.settings_hash(),
+        "settings_hash": settings_hash(settings),
         "settings": settings.public_dump(),
         "backend": {
             "requested": settings.answer.backend,

@@ -16,8 +16,8 @@ import re
 
 import numpy as np
 
-from ingest.chunk import split_sentences
-from ingest.records import Chunk, chunk_id
+from kamerbron.records import Chunk, chunk_id
+from kamerbron.text import PARTIES, split_sentences
 
 SURNAMES = (
     "De Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "De Boer", "Mulder", "De Groot", "Bos", "Vos",
@@ -27,7 +27,6 @@ SURNAMES = (
     "Van Dam", "Prins", "Blom", "Huisman", "Kuipers", "Van Wijk", "Post", "Kuiper", "Veenstra", "Kramer",
     "Van den Brink", "Scholten", "Timmermans",
 )  # fmt: skip
-PARTIES = ("VVD", "PVV", "CDA", "D66", "SP", "GroenLinks", "PvdA", "ChristenUnie", "SGP", "PvdD", "50PLUS", "DENK", "JA21", "Volt", "BBB", "NSC")
 # Swapped both ways; close enough in meaning that the copies stay on topic.
 SYNONYMS = {
     "politie": "opsporing", "slachtoffers": "gedupeerden", "maatregelen": "stappen", "minister": "bewindspersoon",

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ingest.records import ParsedDocument
-from rag.errors import DocumentParseError, KamerbronError
+from kamerbron.records import ParsedDocument
+from kamerbron.errors import DocumentParseError, KamerbronError
 
 TURN_FIELDS = (
     "doc_id", "turn_index", "speaker", "surname", "party", "role",
@@ -51,7 +51,7 @@ def _existing(parser: argparse.ArgumentParser, paths: list[Path], *, files_only:
 
 
 def _default_corpus() -> Path:
-    from rag.settings import get_settings
+    from kamerbron.settings import get_settings
 
     return get_settings().paths.corpus_dir
 
@@ -160,7 +160,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         if exc.name != "ingest.build":
             raise
         raise KamerbronError("ingest.build is not installed yet; the build stage is missing from this checkout.") from exc
-    from rag.settings import get_settings
+    from kamerbron.settings import get_settings
 
     settings = get_settings()
     # Folders are passed through: build_index expands them with its own notion of corpus files.

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunk import chunk_document
-from ingest.records import Chunk
-from rag.embed import Embedder, build_embedder
-from rag.errors import DocumentParseError, KamerbronError
-from rag.index import IndexStore
-from rag.settings import Settings
+from kamerbron.records import Chunk
+from kamerbron.embed import Embedder, build_embedder
+from kamerbron.errors import DocumentParseError, KamerbronError
+from kamerbron.store import IndexStore
+from kamerbron.settings import Settings
 
 log = logging.getLogger(__name__)
 

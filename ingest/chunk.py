@@ -7,31 +7,9 @@ import hashlib
 import math
 import re
 
-from ingest.records import Chunk, DocumentMeta, ParsedDocument, Turn, chunk_id
-from rag.settings import ChunkSettings
-
-# A sentence ends at . ! ? or : followed by space and an upper-case letter, digit or quote;
-# abbreviations common in Kamerstukken ("d.d.", "nr.", "o.a.") are protected.
-_ABBREVIATIONS = ("d.d.", "nr.", "o.a.", "m.b.t.", "t.a.v.", "i.v.m.", "bijv.", "e.d.", "z.g.", "mr.", "drs.", "dr.", "ir.", "prof.", "art.", "jo.", "blz.", "p.", "vs.", "etc.", "incl.", "excl.", "t/m")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[«\"'‘“(]?[A-Z0-9ÀÉÈËÏÖÜ])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences, keeping paragraph breaks as boundaries."""
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        paragraph = " ".join(paragraph.split())
-        if not paragraph:
-            continue
-        pieces = _SENTENCE_END.split(paragraph)
-        merged: list[str] = []
-        for piece in pieces:
-            if merged and merged[-1].lower().endswith(_ABBREVIATIONS):
-                merged[-1] = f"{merged[-1]} {piece}"
-            else:
-                merged.append(piece)
-        sentences.extend(merged)
-    return sentences
+from kamerbron.records import Chunk, DocumentMeta, ParsedDocument, Turn, chunk_id
+from kamerbron.settings import ChunkSettings
+from kamerbron.text import split_sentences
 
 
 def _split_long_sentence(sentence: str, max_words: int) -> list[str]:

@@ -23,7 +23,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from rag.errors import DocumentParseError
+from kamerbron.errors import DocumentParseError
 
 MANIFEST_NAME = "manifest.toml"
 MANIFEST_KEYS = frozenset({"doc_type", "dossier", "number", "date", "title", "committee", "url", "chair"})

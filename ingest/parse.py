@@ -68,17 +68,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.normalize import FOOTER_RE, NUMBERED_HEADING_RE, NormalisedText, Paragraph, is_terminal, normalise
-from ingest.records import DocumentMeta, ParsedDocument, Turn
-from rag.errors import DocumentParseError
+from kamerbron.errors import DocumentParseError
+from kamerbron.records import DocumentMeta, ParsedDocument, Turn
+from kamerbron.text import DUTCH_DATE_RE as DATE_RE
+from kamerbron.text import STOPWORDS, iso_date
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 OFFICIAL_URL = "https://zoek.officielebekendmakingen.nl/kst-{dossier}-{number}.html"
 
-MONTHS = {
-    "januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6,
-    "juli": 7, "augustus": 8, "september": 9, "oktober": 10, "november": 11, "december": 12,
-}  # fmt: skip
-DATE_RE = r"(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})"
 
 _PARTICLES = r"van|der|den|de|het|ter|ten|te|in|'t|d'"
 NAME = rf"(?=[A-Z])(?:[A-Z][\w'’.-]*|{_PARTICLES})(?:\s+(?:[A-Z][\w'’.-]*|{_PARTICLES})){{0,4}}"
@@ -144,14 +141,8 @@ ADDRESS_OPENING_RE = re.compile(
     r"^(?:(?:Heel )?(?:hartelijk )?dank(?: u)?(?: wel)?,?\s+)?(?:(?:mevrouw|meneer) de )?voorzitter\b", re.IGNORECASE
 )
 
-STOPWORDS = frozenset(
-    """aan alle alleen als andere ben bij dan dat de deze die dit door een eens en er ook geen
-    had heb hebben heeft het hier hij hoe hun ik in is je kan kunnen maar meer men met mij
-    minister moet na naar niet nog nu of om onder ons ook op over reeds staatssecretaris
-    te tegen toe tot uit uw van veel voor vragen vraagt waar wat wel welke werd wij wil
-    wordt worden zal zich zij zijn zo zoals leden fractie deze daarbij hierover hiervan
-    """.split()
-)
+# Words every party question and government answer of a consultation share: no evidence of a link.
+CONSULTATION_WORDS = frozenset("minister staatssecretaris leden fractie vragen vraagt reeds".split())
 
 
 @dataclass
@@ -254,10 +245,6 @@ def _standalone(line: str) -> bool:
     return bool(parse_label(line) or CHAIR_CHANGE_RE.match(line) or CLERK_RE.match(line))
 
 
-def _iso(day: str, month: str, year: str) -> str:
-    return f"{int(year):04d}-{MONTHS[month.lower()]:02d}-{int(day):02d}"
-
-
 def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.?!])\s+(?=[A-Z«\"(])", text, maxsplit=1)[0][:400]
 
@@ -339,9 +326,9 @@ def _header_zone(paras: list[Paragraph]) -> tuple[set[int], dict]:
         elif len(text) > 8 and text.upper() == text and re.search(r"[A-Z]{4}", text):
             info["kind"] = text
         elif m := ESTABLISHED_RE.match(text):
-            info["established"] = _iso(*m.groups())
+            info["established"] = iso_date(*m.groups())
         elif m := PLACE_DATE_RE.match(text):
-            info["place_date"] = _iso(*m.groups()[-3:])
+            info["place_date"] = iso_date(*m.groups()[-3:])
         else:
             break
         ids.add(i)
@@ -384,7 +371,7 @@ def _extract_facts(norm: NormalisedText) -> _Facts:
         facts.committee = f"{m.group('kind')} commissie voor {m.group('name').strip()}"
     meeting = MEETING_DATE_RE.search(head_text)
     if facts.doc_type == "debat" and meeting:
-        facts.date = _iso(*meeting.groups())
+        facts.date = iso_date(*meeting.groups())
     elif facts.doc_type == "brief" and info["place_date"]:
         facts.date = info["place_date"]
     elif info["established"]:
@@ -392,7 +379,7 @@ def _extract_facts(norm: NormalisedText) -> _Facts:
     else:
         for p in paras:
             if m := ESTABLISHED_RE.match(p.text):
-                facts.date = _iso(*m.groups())
+                facts.date = iso_date(*m.groups())
                 break
     for p in paras:
         if m := CHAIR_CHANGE_RE.match(p.text):
@@ -679,7 +666,7 @@ def _parse_consultation(paras: list[Paragraph], facts: _Facts, warnings: list[st
 
 
 def _stems(text: str) -> set[str]:
-    return {w[:7] for w in re.findall(r"[a-zà-ÿ]{5,}", text.lower()) if w not in STOPWORDS}
+    return {w[:7] for w in re.findall(r"[a-zà-ÿ]{5,}", text.lower()) if w not in STOPWORDS and w not in CONSULTATION_WORDS}
 
 
 def _best(scores: dict[int, float], candidates: list[_Draft], section_no: str) -> list[_Draft]:

@@ -12,39 +12,11 @@ from pathlib import Path
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from rag.errors import KamerbronError, QuestionInvalidError  # noqa: E402
-from rag.records import Answer, Filters, Passage  # noqa: E402
-from rag.settings import Settings  # noqa: E402
+from kamerbron.errors import KamerbronError, QuestionInvalidError  # noqa: E402
+from kamerbron.records import Answer, Filters, Passage  # noqa: E402
+from kamerbron.settings import Settings  # noqa: E402
+from kamerbron.fingerprint import collection_name, index_hash, settings_hash  # noqa: E402
 
-RESULT_FIELDS = ("rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "score", "text")
-CITATION_FIELDS = ("n", "chunk_id", "doc_id", "source_file", "speaker", "party", "date", "url", "text")
-
-
-def result_json(p: Passage) -> dict:
-    out = {name: getattr(p, name) for name in RESULT_FIELDS}
-    out["score"] = round(out["score"], 6)
-    if p.via != "hit":
-        out["via"], out["linked_from"] = p.via, p.linked_from
-    return out
-
-
-def answer_json(a: Answer) -> dict:
-    return {
-        "question": a.question,
-        "answer": a.answer,
-        "refused": a.refused,
-        "citations": [
-            {name: getattr(c, name) for name in CITATION_FIELDS} | {"role": c.role, "doc_title": c.doc_title, "sentences": c.sentences}
-            for c in a.citations
-        ],
-        "retrieved": [result_json(p) for p in a.retrieved],
-        "timings_ms": a.timings_ms,
-        "settings_hash": a.settings_hash,
-        "backend": a.backend,
-        "notice": a.notice,
-        "standalone_question": a.standalone_question,
-        "unsupported_sentences": a.unsupported_sentences,
-    }
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +92,7 @@ def cmd_search(args, settings: Settings) -> int:
                 raise
             print(json.dumps({"query": query, "error": str(exc)}, ensure_ascii=False))
             continue
-        payload = {"query": query, "results": [result_json(p) for p in results]}
+        payload = {"query": query, "results": [p.to_json() for p in results]}
         if args.json or args.batch:
             print(json.dumps(payload, ensure_ascii=False))
         else:
@@ -148,7 +120,7 @@ def cmd_ask(args, settings: Settings) -> int:
             print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
             continue
         if args.json or args.batch:
-            print(json.dumps(answer_json(a), ensure_ascii=False))
+            print(json.dumps(a.to_json(), ensure_ascii=False))
         else:
             _print_answer(a)
     return 0
@@ -156,9 +128,9 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_config(args, settings: Settings) -> int:
     dump = settings.public_dump()
-    dump["index_hash"] = settings.index_hash()
-    dump["collection"] = settings.collection_name()
-    dump["settings_hash"] = settings.settings_hash()
+    dump["index_hash"] = index_hash(settings)
+    dump["collection"] = collection_name(settings)
+    dump["settings_hash"] = settings_hash(settings)
     print(json.dumps(dump, indent=2, ensure_ascii=False, default=str))
     return 0
 

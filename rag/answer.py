@@ -9,11 +9,12 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 
-from rag.errors import LLMEndpointError, QuestionInvalidError
+from kamerbron.errors import LLMEndpointError, QuestionInvalidError
 from rag.extractive import ExtractiveComposer
-from rag.records import Answer, AnswerUpdate, Filters, Passage
+from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from rag.retrieve import Retriever
-from rag.settings import Settings
+from kamerbron.settings import Settings
+from kamerbron.fingerprint import settings_hash
 
 LLM_FALLBACK_NOTICE = (
     "Het taalmodel gaf geen antwoord ({reason}); hieronder staat het antwoord dat rechtstreeks uit de "
@@ -69,7 +70,7 @@ class Answerer:
             max_sentences=self.settings.answer.max_sentences,
             refusal_threshold=self.settings.answer.refusal_threshold,
         )
-        self.settings_hash = self.settings.settings_hash()
+        self.settings_hash = settings_hash(self.settings)
 
     @property
     def use_llm(self) -> bool:

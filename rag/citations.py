@@ -17,9 +17,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from ingest.chunk import split_sentences as passage_sentences
+from kamerbron.records import Citation, Passage
+from kamerbron.text import STOPWORDS, split_sentences
 from rag.prompts import REFUSAL_SENTENCE
-from rag.records import Citation, Passage
 
 # The doc-id part must hold a letter or underscore, so a time such as 10:02:33 is never an id.
 _ID = r"(?=[\w.\-]*[A-Za-z_])[A-Za-z0-9][\w.\-]*:\d+:\d+"
@@ -37,20 +37,6 @@ _UNCLOSED_TAIL = re.compile(r"[ \t]*[\[(](?P<body>[^\[\]()\n]{0,400})$")
 _ID_PREFIX = re.compile(r"[\w.\-]*_[\w.\-:]*")
 _MARKER_CHARS = re.compile(r"[\w.:,;\s`'\"\-]*")
 _PARTIAL_WORD_TAIL = re.compile(r"[\w.\-:]+$")
-
-_ABBREVIATIONS = frozenset(
-    "a.s art bijv blz bv c.s ca d.d d.w.z dhr dr drs e.a e.d enz etc excl i.c i.v.m incl ir jhr jl m.b.t "
-    "max min mr mevr mw n.a.v nr o.a p prof resp st t.a.v t.o.v vgl vs z.g zgn e.g i.e mrs".split()
-)
-_SENTENCE_END = re.compile(r"[.!?…]+['\"”’)]*(?P<markers>(?:\s*\[[^\[\]\n]{1,400}\])*)(?=\s|$)")
-
-_STOPWORDS = frozenset(
-    """aan als bij dat deze die dit door een het hij hun haar heeft hebben ik in is je kan kunnen maar meer
-    met naar niet nog ook of om onder op over te tegen tot uit van veel voor want was wat we wel werd
-    worden wordt zal ze zich zij zijn zou zouden er daar hier dan toen wie waar hoe geen alle andere
-    the and that this with from have has had was were are for not but which what about they their them
-    been also into than then there these those would could should will said says""".split()
-)
 
 
 class ResolvedAnswer(BaseModel):
@@ -123,35 +109,8 @@ class StreamingCitationRenderer:
 
 
 def split_answer_sentences(text: str) -> list[str]:
-    """Split an answer into sentences; citation markers after a full stop stay with their sentence.
-
-    Passages are split by ``ingest.chunk.split_sentences``; an LLM answer needs this variant because
-    its sentences end in markers ("... toe. [1] Daarna ...") that must not start the next sentence.
-    """
-    sentences: list[str] = []
-    for line in text.splitlines():
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            end = match.end()
-            before = line[start : match.start()]
-            last_word = before.rsplit(None, 1)[-1].lower() if before.strip() else ""
-            next_text = line[end:].lstrip()
-            if _is_abbreviation(last_word) or (next_text and not _starts_sentence(next_text)):
-                continue
-            sentences.append(line[start:end].strip())
-            start = end
-        sentences.append(line[start:].strip())
-    return [s for s in sentences if s]
-
-
-def _is_abbreviation(word: str) -> bool:
-    word = word.strip("(\"'“‘")
-    return len(word) == 1 and word.isalpha() or word in _ABBREVIATIONS
-
-
-def _starts_sentence(text: str) -> bool:
-    first = text[0]
-    return first.isupper() or first.isdigit() or first in "\"'“‘([-–•*"
+    """Split an answer into sentences; citation markers after a full stop stay with their sentence."""
+    return split_sentences(text, keep_lines=True)
 
 
 def _passages_by_id(passages: Iterable[Passage]) -> dict[str, Passage]:
@@ -244,12 +203,12 @@ def _content_words(text: str) -> set[str]:
     folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
     words = re.findall(r"\w+", folded)
     # A six-letter prefix is a crude, language-neutral stem: 'prostituees' meets 'prostitutie'.
-    return {w[:6] for w in words if (len(w) >= 4 or w.isdigit()) and w not in _STOPWORDS}
+    return {w[:6] for w in words if (len(w) >= 4 or w.isdigit()) and w not in STOPWORDS}
 
 
 def _supporting_sentences(passage_text: str, claims: list[str]) -> list[str]:
     """For each claim, the passage sentence sharing most content words with it; in passage order."""
-    candidates = passage_sentences(passage_text)
+    candidates = split_sentences(passage_text)
     chosen: set[int] = set()
     for claim in claims:
         claim_words = _content_words(claim)
@@ -266,17 +225,4 @@ def _supporting_sentences(passage_text: str, claims: list[str]) -> list[str]:
 
 
 def _citation(n: int, passage: Passage, claims: list[str]) -> Citation:
-    return Citation(
-        n=n,
-        chunk_id=passage.chunk_id,
-        doc_id=passage.doc_id,
-        source_file=passage.source_file,
-        speaker=passage.speaker,
-        party=passage.party,
-        role=passage.role,
-        date=passage.date,
-        url=passage.url,
-        doc_title=passage.doc_title,
-        text=passage.text,
-        sentences=_supporting_sentences(passage.text, claims),
-    )
+    return Citation.from_passage(n, passage, _supporting_sentences(passage.text, claims))

@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.errors import LLMEndpointError
+from kamerbron.errors import LLMEndpointError
+from kamerbron.text import CASE_SENSITIVE_PARTIES, PARTY_BY_LOWER, PARTY_RE, find_parties, is_english
 from rag.llm import ChatLLM
 from rag.prompts import render_prompt
 
@@ -23,17 +24,6 @@ FRAGMENT_WORDS = 3
 # "dat voorstel", "die maatregel", "that proposal": a noun that points back at the previous topic.
 _DEMONSTRATIVE_NOUN = re.compile(r"\b(?:dat|die|deze|dit|that|this|these|those)\s+\w{4,}", re.IGNORECASE)
 
-PARTIES = (
-    "GroenLinks-PvdA", "GroenLinks", "PvdA", "VVD", "PVV", "CDA", "D66", "SP", "ChristenUnie", "SGP",
-    "PvdD", "50PLUS", "DENK", "FvD", "JA21", "Volt", "BBB", "NSC",
-)  # fmt: skip
-# 'DENK' and 'Volt' are also ordinary words ("denk", "volt"), so only their printed spelling counts.
-_CASE_SENSITIVE_PARTIES = frozenset({"DENK", "Volt"})
-_PARTY_BY_LOWER = {p.lower(): p for p in PARTIES}
-_PARTY_ALTERNATION = "|".join(re.escape(p) for p in sorted(PARTIES, key=len, reverse=True))
-_PARTY = re.compile(
-    rf"(?:\b(?:de|het|the)\s+)?(?<![\w-])(?P<name>{_PARTY_ALTERNATION})(?:-?fractie)?(?![\w-])", re.IGNORECASE
-)
 _ROLE = re.compile(
     r"(?:\b(?i:de|het|the)\s+)?\b(?i:minister|staatssecretaris|kabinet|regering|rapporteur|cabinet|government)\b"
     r"(?:\s+van\s+[A-Z]\w+(?:\s+en\s+[A-Z]\w+)?)?(?:\s+(?!Van\b|De\b)[A-Z][\w'\-]+)?"
@@ -92,8 +82,6 @@ _NON_TOPIC_WORDS = frozenset(
     say said says think thinks thought position positions opinion view stance about of on with for to in it
     that this those these they them he she his her party give list name summarize summarise tell me us""".split()
 )
-_ENGLISH_WORDS = frozenset("what which who how why when where about the did does say said and think of is are".split())
-_DUTCH_WORDS = frozenset("wat welke wie hoe waarom wanneer waar over de het zei vond en denkt van is zijn".split())
 
 
 @dataclass(frozen=True)
@@ -128,7 +116,7 @@ def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str
     if not history or not looks_like_follow_up(question):
         return question
     previous = condense_heuristic(history[-1][0], history[:-1])
-    english = _is_english(question)
+    english = is_english(question)
     body, _ = _strip_leading_marker(question)
     if not _STARTS_WITH_QUESTION.match(body) and len(body.split()) <= FRAGMENT_WORDS:
         rewritten = _rewrite_fragment(body, previous, english)
@@ -145,11 +133,6 @@ def looks_like_follow_up(question: str) -> bool:
     if not _topic_words(question):
         return True
     return bool(_WEAK_PRONOUN.search(question)) and len(words) <= SHORT_FOLLOW_UP_WORDS
-
-
-def find_parties(text: str) -> list[str]:
-    """Party names mentioned in ``text``, canonical spelling, in order of mention."""
-    return list(dict.fromkeys(_PARTY_BY_LOWER[s.text.lower()] for s in _party_spans(text, name_only=True)))
 
 
 def _rewrite_fragment(body: str, previous: str, english: bool) -> str:
@@ -242,7 +225,7 @@ def _actor_spans(text: str) -> list[_Span]:
         at_start = not text[: match.start()].strip(" \"'“(")
         if last in _NOT_NAMES or last.upper() == last or (at_start and match.group(0) == name and " " not in name):
             continue
-        if _PARTY_BY_LOWER.get(last.lower()):
+        if PARTY_BY_LOWER.get(last.lower()):
             continue
         spans.append(_Span(match.start(), match.end(), match.group(0)))
     spans.sort(key=lambda s: (s.start, -s.end))
@@ -255,10 +238,10 @@ def _actor_spans(text: str) -> list[_Span]:
 
 def _party_spans(text: str, *, name_only: bool = False) -> list[_Span]:
     spans = []
-    for match in _PARTY.finditer(text):
+    for match in PARTY_RE.finditer(text):
         name = match.group("name")
-        canonical = _PARTY_BY_LOWER[name.lower()]
-        if canonical in _CASE_SENSITIVE_PARTIES and name != canonical:
+        canonical = PARTY_BY_LOWER[name.lower()]
+        if canonical in CASE_SENSITIVE_PARTIES and name != canonical:
             continue
         if name_only:
             spans.append(_Span(match.start("name"), match.end("name"), name))
@@ -296,11 +279,6 @@ def _finish(rewritten: str, original: str) -> str:
     text = re.sub(r"\s+([?,.])", r"\1", re.sub(r"\s+", " ", rewritten)).strip()
     text = text.rstrip("?").rstrip() + "?" if original.rstrip().endswith("?") or text.endswith("?") else text
     return text[:1].upper() + text[1:]
-
-
-def _is_english(text: str) -> bool:
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    return len(words & _ENGLISH_WORDS) > len(words & _DUTCH_WORDS)
 
 
 def _condense_messages(question: str, history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:

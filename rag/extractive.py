@@ -13,35 +13,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.chunk import split_sentences
-from rag.index import Analyzer
+from kamerbron.analyzer import Analyzer
+from kamerbron.records import Citation, Passage
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, format_date, is_english, split_sentences
 from rag.prompts import REFUSAL_SENTENCE
-from rag.records import Citation, Passage
 from rag.retrieve import expand_for_bm25
 
-MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
-MONTHS_EN = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-_ENGLISH_HINTS = {"what", "who", "which", "how", "did", "does", "the", "about", "say", "said", "why", "when", "is", "are", "was", "were", "minister's", "answer", "of", "and", "do"}
 _QUANTITY_QUESTION = re.compile(r"\b(hoeveel|hoe groot|hoe veel|welk bedrag|welke bedragen|aantal|percentage|how many|how much|what amount|what share|what percentage)\b", re.I)
 _DATE_QUESTION = re.compile(r"\b(wanneer|welke datum|in welk jaar|sinds wanneer|when|what date|which year|what year)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(een|twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|honderd|duizend|miljoen|miljard|procent|helft|derde|kwart)\b", re.I)
-_DATE = re.compile(r"\b(19|20)\d{2}\b|\b(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)\b", re.I)
+_DATE = re.compile(r"\b(19|20)\d{2}\b|\b(" + "|".join(MONTHS_NL) + r")\b", re.I)
 # In a government answer, a sentence that restates the party's question is not the answer.
 _RESTATED_QUESTION = re.compile(r"^(ook )?(de|het) (leden|vraag|vragen|fractie)\b|\bvragen (of|naar|wat|hoe|waarom)\b", re.I)
 _COMPARE_HINTS = re.compile(r"\b(verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|parties|versus|vs\.?|tegenover)\b", re.I)
-
-
-def is_english(question: str) -> bool:
-    words = re.findall(r"[a-z']+", question.lower())
-    return bool(words) and sum(w in _ENGLISH_HINTS for w in words) / len(words) >= 0.2
-
-
-def format_date(iso: str, english: bool = False) -> str:
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
-    if not match:
-        return ""
-    year, month, day = int(match[1]), int(match[2]), int(match[3])
-    return f"{day} {(MONTHS_EN if english else MONTHS_NL)[month - 1]} {year}"
 
 
 def attribution(p: Passage, english: bool = False) -> str:
@@ -61,7 +45,7 @@ def attribution(p: Passage, english: bool = False) -> str:
         verb = "zei"
         if p.role == "fractie":
             verb = "schreven"
-        elif p.role in ("minister", "staatssecretaris", "regering") and p.replies_to:
+        elif p.role in GOVERNMENT_ROLES and p.replies_to:
             verb = "antwoordde"
         elif p.doc_type in ("brief", "schriftelijk_overleg"):
             verb = "schreef"
@@ -141,7 +125,7 @@ class ExtractiveComposer:
                 # very long sentences are costly to read; very short ones rarely carry an answer
                 length = 1.0 if words <= 45 else 45 / words
                 boost = 1.6 if wants is not None and wants.search(sentence) else 1.0
-                if p.role in ("minister", "staatssecretaris", "regering") and _RESTATED_QUESTION.search(sentence):
+                if p.role in GOVERNMENT_ROLES and _RESTATED_QUESTION.search(sentence):
                     boost *= 0.5
                 candidates.append(ScoredSentence(i, sentence, prior * (0.15 + cov) * length * boost, cov))
         candidates.sort(key=lambda s: -s.score)
@@ -190,10 +174,6 @@ class ExtractiveComposer:
             quote = " ".join(sentences)
             lines.append(f"{attribution(p, english)}: “{quote}” [{n}]")
             citations.append(
-                Citation(
-                    n=n, chunk_id=p.chunk_id, doc_id=p.doc_id, source_file=p.source_file, speaker=p.speaker,
-                    party=p.party, role=p.role, date=p.date, url=p.url, doc_title=p.doc_title, text=p.text,
-                    sentences=sentences,
-                )
+                Citation.from_passage(n, p, sentences)
             )
         return "\n\n".join(lines), citations, False

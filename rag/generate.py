@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from rag.citations import ResolvedAnswer, StreamingCitationRenderer, resolve_citations
 from rag.llm import ChatLLM
 from rag.prompts import REFUSAL_SENTENCE, render_prompt
-from rag.records import Passage
+from kamerbron.records import Passage
 
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 600

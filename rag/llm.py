@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from rag.errors import LLMEndpointError
-from rag.settings import LLMSettings, Settings
+from kamerbron.errors import LLMEndpointError
+from kamerbron.settings import LLMSettings, Settings
 
 if TYPE_CHECKING:
     from llama_index.llms.openai_like import OpenAILike

@@ -7,7 +7,7 @@ from importlib import resources
 
 import jinja2
 
-from rag.errors import KamerbronError
+from kamerbron.errors import KamerbronError
 
 PROMPT_PACKAGE = "prompts"
 

@@ -5,20 +5,22 @@ reranking, and linked turns brought along (question <-> answer, interruption <->
 llama-index's ``QueryFusionRetriever`` is not used for the fusion: it runs its retrievers without
 per-query metadata filters on the BM25 side and returns only fused scores, while the answer stage
 needs each passage's own dense and BM25 scores to decide whether to refuse. The Chroma side is
-written through llama-index's ``ChromaVectorStore`` and queried directly (see rag/index.py).
+written through llama-index's ``ChromaVectorStore`` and queried directly (see kamerbron/store.py and rag/index.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
-from ingest.records import Chunk
-from rag.embed import Embedder, build_embedder, load_sentence_transformer  # noqa: F401  (re-exported)
-from rag.errors import EmbeddingModelError
-from rag.index import IndexStore, LoadedIndex
-from rag.records import Filters, Passage
-from rag.settings import Settings
+from kamerbron.embed import Embedder, build_embedder, pick_device
+from kamerbron.errors import EmbeddingModelError
+from kamerbron.records import Filters, Passage
+from kamerbron.settings import Settings
+from kamerbron.store import IndexStore
+from kamerbron.text import GOVERNMENT_ROLES, find_parties
+from rag.index import LoadedIndex
 
 # BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
 # equivalents added to the BM25 query so English questions still find exact-term matches.
@@ -68,25 +70,14 @@ def mentions(query: str, surnames: re.Pattern | None) -> dict[str, set[str]]:
 
     A who-question names no speaker on purpose, so it gets no role boost: its answer may be anyone.
     """
-    from rag.condense import find_parties
-
     found = {
         "parties": {p.lower() for p in find_parties(query)},
         "surnames": set(surnames.findall(query.lower())) if surnames is not None else set(),
         "roles": set(),
     }
     if _GOVERNMENT.search(query) and not _WHO_QUESTION.search(query):
-        found["roles"] = {"minister", "staatssecretaris", "regering"}
+        found["roles"] = set(GOVERNMENT_ROLES)
     return found
-
-
-def passage_from_chunk(chunk: Chunk, **extra) -> Passage:
-    return Passage(
-        chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, source_file=chunk.source_file, turn_index=chunk.turn_index,
-        part=chunk.part, speaker=chunk.speaker, surname=chunk.surname, party=chunk.party, role=chunk.role,
-        section=chunk.section, procedural=chunk.procedural, replies_to=chunk.replies_to, doc_type=chunk.doc_type,
-        doc_title=chunk.doc_title, date=chunk.date, url=chunk.url, text=chunk.text, **extra,
-    )
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int) -> dict[int, float]:
@@ -101,11 +92,7 @@ class CrossEncoderReranker:
     """Optional reranking with a sentence-transformers CrossEncoder loaded from disk."""
 
     def __init__(self, model: str, device: str = "auto"):
-        import os
-
-        from sentence_transformers import CrossEncoder
-
-        from rag.embed import pick_device
+        from sentence_transformers import CrossEncoder  # heavy (torch): only when reranking is on
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
@@ -132,7 +119,7 @@ class Retriever:
         reranker: CrossEncoderReranker | None = None,
     ):
         self.settings = settings or Settings()
-        self.index = index or IndexStore(self.settings).load()
+        self.index = index or LoadedIndex(IndexStore(self.settings).load())
         self._embedder = embedder
         self.reranker = reranker
         if reranker is None and self.settings.retrieval.reranker_model:
@@ -193,7 +180,7 @@ class Retriever:
             timings["rerank_ms"] = (time.perf_counter() - t0) * 1000
 
         hits = [
-            passage_from_chunk(
+            Passage.from_chunk(
                 index.chunks[i], score=fused[i], rank=r + 1, via="hit",
                 dense_score=dense_scores.get(i), bm25_score=bm25_scores.get(i),
             )
@@ -215,7 +202,7 @@ class Retriever:
                 for chunk in index.turn_chunks(hit.doc_id, turn_index)[:2]:
                     if chunk.chunk_id not in seen:
                         seen.add(chunk.chunk_id)
-                        linked.append(passage_from_chunk(chunk, score=0.0, rank=0, via="linked", linked_from=hit.chunk_id))
+                        linked.append(Passage.from_chunk(chunk, score=0.0, rank=0, via="linked", linked_from=hit.chunk_id))
         return linked
 
     def facets(self) -> dict:

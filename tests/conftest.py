@@ -28,7 +28,7 @@ def _isolated_environment(monkeypatch):
 
 def make_settings(tmp: Path, **overrides):
     """Settings with every path under ``tmp`` and the deterministic hash embedding."""
-    from rag.settings import Settings
+    from kamerbron.settings import Settings
 
     groups = {
         "paths": {
@@ -81,7 +81,7 @@ def corpus_answerer(corpus_index):
 
 def small_chunks(settings):
     from ingest.chunk import chunk_document
-    from ingest.records import DocumentMeta, ParsedDocument, Turn
+    from kamerbron.records import DocumentMeta, ParsedDocument, Turn
     meta = DocumentMeta(doc_id="d", source_file="d.txt", title="Verslag", date="2017-02-16", doc_type="debat")
     turns = [
         Turn(doc_id="d", turn_index=0, speaker="De heer Van Nispen", surname="Van Nispen", party="SP", role="kamerlid",
@@ -99,8 +99,8 @@ def small_chunks(settings):
 def write_small_index(settings, chunks=None):
     """A four-turn debate (question, answer, procedural chair, other party) written as one generation."""
     chunks = chunks or small_chunks(settings)
-    from rag.embed import HashEmbedder
-    from rag.index import IndexStore
+    from kamerbron.embed import HashEmbedder
+    from kamerbron.store import IndexStore
 
     store = IndexStore(settings)
     vectors = HashEmbedder(settings.embedding.dim).embed_passages([c.embed_text for c in chunks])

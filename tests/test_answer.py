@@ -4,10 +4,11 @@ citations, follow-ups and the LLM path with its fallback (against a real HTTP se
 import pytest
 
 from rag.answer import Answerer, validate_question
-from rag.embed import HashEmbedder
-from rag.errors import QuestionInvalidError
+from kamerbron.embed import HashEmbedder
+from kamerbron.fingerprint import settings_hash
+from kamerbron.errors import QuestionInvalidError
 from rag.prompts import REFUSAL_SENTENCE
-from rag.records import Filters
+from kamerbron.records import Filters
 from rag.retrieve import Retriever
 from tests.conftest import make_settings, write_small_index
 from tests.fake_openai import Reply, fake_openai_server
@@ -81,7 +82,7 @@ def test_unrelated_question_is_refused(answerer):
 
 
 def test_answer_is_stamped_with_settings_hash(answerer, settings):
-    assert answerer.answer("geld voor de politie").settings_hash == settings.settings_hash()
+    assert answerer.answer("geld voor de politie").settings_hash == settings_hash(settings)
 
 
 def test_answer_reports_timings(answerer):

@@ -13,10 +13,10 @@ import gradio as gr
 import pytest
 from starlette.testclient import TestClient
 
-from rag.__main__ import answer_json
-from rag.errors import IndexMissingError, LLMEndpointError
-from rag.records import Answer, AnswerUpdate, Citation, Filters, Passage
-from rag.settings import AppSettings, PathSettings, Settings
+
+from kamerbron.errors import IndexMissingError, LLMEndpointError
+from kamerbron.records import Answer, AnswerUpdate, Citation, Filters, Passage
+from kamerbron.settings import AppSettings, PathSettings, Settings
 from webui.chat import UNEXPECTED_ERROR, ChatHandlers
 from webui.evalreport import render_report
 from webui.feedback import FeedbackStore
@@ -480,12 +480,12 @@ def api(tmp_path_factory):
 
 def test_api_ask_returns_the_cli_json_fields(api):
     data = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()
-    assert set(data) == set(answer_json(capacity_answer()))
+    assert set(data) == set(capacity_answer().to_json())
 
 
 def test_api_ask_answer_matches_the_cli_json(api):
     data = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()
-    assert (data["answer"], data["citations"]) == (capacity_answer().answer, answer_json(capacity_answer())["citations"])
+    assert (data["answer"], data["citations"]) == (capacity_answer().answer, capacity_answer().to_json()["citations"])
 
 
 def test_api_ask_citation_fields(api):
@@ -684,7 +684,7 @@ def test_api_error_body_is_json(api):
 
 def test_app_builds_the_index_when_there_is_none(tmp_path):
     import app
-    from rag.settings import EmbeddingSettings
+    from kamerbron.settings import EmbeddingSettings
 
     settings = Settings(
         paths=PathSettings(corpus_dir=Path(__file__).resolve().parent.parent / "data" / "corpus",

@@ -16,7 +16,7 @@ EVAL_SET = ROOT / "eval" / "data" / "kamerbron_eval_v1.jsonl"
 
 @pytest.fixture(scope="module")
 def seed(corpus_index):
-    from rag.index import IndexStore
+    from kamerbron.store import IndexStore
 
     settings, _ = corpus_index
     index = IndexStore(settings).load()
@@ -136,7 +136,7 @@ def test_machine_info_names_the_cpu():
 
 
 def test_llama_embedding_wraps_our_embedder():
-    from rag.embed import HashEmbedder
+    from kamerbron.embed import HashEmbedder
 
     embedder = HashEmbedder(16)
     wrapped = bench.llama_embedding(embedder)
@@ -151,7 +151,7 @@ def test_follow_up_questions_are_condensed():
 
 
 def test_stored_vector_embedder_reuses_vectors(corpus_index, seed):
-    from rag.embed import HashEmbedder
+    from kamerbron.embed import HashEmbedder
 
     settings, _ = corpus_index
     calls = []
@@ -235,10 +235,11 @@ def test_bench_subcommand_is_registered():
 
 @pytest.fixture(scope="module")
 def loaded(corpus_index):
-    from rag.index import IndexStore
+    from kamerbron.store import IndexStore
+    from rag.index import LoadedIndex
 
     settings, _ = corpus_index
-    return IndexStore(settings).load()
+    return LoadedIndex(IndexStore(settings).load())
 
 
 def _exact_top(index, vectors, query, mask, n):
@@ -249,7 +250,7 @@ def _exact_top(index, vectors, query, mask, n):
 
 def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
     from rag import index as index_module
-    from rag.records import Filters
+    from kamerbron.records import Filters
 
     monkeypatch.setattr(index_module, "DENSE_MAX_FETCH", 0)  # always the allow-list path
     filters = Filters(parties=["SP"])
@@ -259,7 +260,7 @@ def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
 
 
 def test_broad_filter_keeps_nearest_passing_chunks(loaded, seed):
-    from rag.records import Filters
+    from kamerbron.records import Filters
 
     filters = Filters(doc_types=["debat"])
     query = seed[1][7]
@@ -273,7 +274,7 @@ def test_dense_similarity_is_the_cosine(loaded, seed):
 
 
 def test_filtered_bm25_returns_only_passing_chunks_best_first(loaded):
-    from rag.records import Filters
+    from kamerbron.records import Filters
 
     filters = Filters(date_from="2018-01-01")
     hits = loaded.bm25_search("mensenhandel slachtoffers opvang", 20, filters)
@@ -290,7 +291,7 @@ def test_bm25_top_n_are_the_best_scores(loaded):
 
 
 def test_metadata_keeps_only_the_header_of_the_embedded_text(seed):
-    from rag.index import chunk_to_metadata, metadata_to_chunk
+    from kamerbron.store import chunk_to_metadata, metadata_to_chunk
 
     chunk = seed[0][0]
     meta = chunk_to_metadata(chunk)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 
-from rag.records import Answer
+from kamerbron.records import Answer
 from tests.test_app_handlers import (
     CAPACITY_QUESTION,
     CAPACITY_SENTENCE,

@@ -3,8 +3,8 @@
 import pytest
 
 from ingest.build import build_index
-from rag.embed import HashEmbedder
-from rag.index import IndexStore
+from kamerbron.embed import HashEmbedder
+from kamerbron.store import IndexStore
 
 DEBATE = """Voorzitter: Van Oosten
 
@@ -134,7 +134,7 @@ def test_binary_file_is_reported(corpus, settings):
 
 
 def test_missing_path_raises_clear_error(settings, tmp_path):
-    from rag.errors import DocumentParseError
+    from kamerbron.errors import DocumentParseError
 
     with pytest.raises(DocumentParseError, match="no such file"):
         build_index([tmp_path / "nope"], settings, progress=False, embedder=CountingEmbedder())
@@ -142,7 +142,7 @@ def test_missing_path_raises_clear_error(settings, tmp_path):
 
 def test_new_parser_version_reuses_vectors_of_unchanged_chunks(corpus, settings, monkeypatch):
     _build(corpus, settings)
-    monkeypatch.setattr("rag.settings.PARSER_VERSION", "test-next")
+    monkeypatch.setattr("kamerbron.fingerprint.PARSER_VERSION", "test-next")
     embedder = CountingEmbedder()
     report = _build(corpus, settings, embedder)
     assert report.changed and embedder.embedded == 0
@@ -153,7 +153,7 @@ import sys, time
 from pathlib import Path
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from ingest.build import build_index
-from rag.settings import Settings
+from kamerbron.settings import Settings
 
 original_add = ChromaVectorStore.add
 

@@ -172,7 +172,7 @@ def test_second_app_instance_sees_the_same_index(app_settings, tmp_path):
 
 def test_chunks_rebuilt_from_the_server_equal_an_embedded_build(ingested, app_settings, tmp_path):
     from ingest.build import build_index
-    from rag.index import IndexStore
+    from kamerbron.store import IndexStore
 
     settings, _ = ingested
     local = make_settings(tmp_path / "local", paths={"corpus_dir": settings.paths.corpus_dir})
@@ -181,7 +181,7 @@ def test_chunks_rebuilt_from_the_server_equal_an_embedded_build(ingested, app_se
 
 
 def test_filters_work_through_the_server(app_settings):
-    from rag.records import Filters
+    from kamerbron.records import Filters
     from rag.retrieve import Retriever
 
     hits = Retriever(app_settings).retrieve("sekswerkers opvang", filters=Filters(parties=["sp"]))

@@ -1,6 +1,6 @@
 from ingest.chunk import chunk_document, split_sentences, split_turn_text
-from ingest.records import DocumentMeta, ParsedDocument, Turn
-from rag.settings import ChunkSettings
+from kamerbron.records import DocumentMeta, ParsedDocument, Turn
+from kamerbron.settings import ChunkSettings
 
 
 def _doc(text: str, **turn) -> ParsedDocument:

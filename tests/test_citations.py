@@ -6,7 +6,7 @@ import pytest
 
 from rag.citations import StreamingCitationRenderer, resolve_citations, split_answer_sentences
 from rag.prompts import REFUSAL_SENTENCE
-from rag.records import Passage
+from kamerbron.records import Passage
 
 SP = "002_d05e322e15ff4b92:14:0"
 VVD = "002_d05e322e15ff4b92:15:0"

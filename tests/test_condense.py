@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.condense import condense_question, find_parties, looks_like_follow_up
-from rag.errors import LLMEndpointError
+from kamerbron.text import find_parties
+from rag.condense import condense_question, looks_like_follow_up
+from kamerbron.errors import LLMEndpointError
 from rag.llm import OpenAICompatibleLLM
-from rag.settings import LLMSettings
+from kamerbron.settings import LLMSettings
 from tests.fake_openai import QueuedChatLLM, Reply, openai_server  # noqa: F401 - pytest fixture
 
 SP_HISTORY = [("Wat zei de SP over de pooierboete?", "De SP is voor een pooierboete [1].")]

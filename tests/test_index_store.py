@@ -2,10 +2,10 @@
 
 import pytest
 
-from rag.embed import HashEmbedder
-from rag.errors import IndexMissingError
-from rag.index import IndexStore
-from rag.records import Filters
+from kamerbron.embed import HashEmbedder
+from kamerbron.errors import IndexMissingError
+from kamerbron.store import IndexStore
+from kamerbron.records import Filters
 from rag.retrieve import Retriever, reciprocal_rank_fusion
 from tests.conftest import write_small_index as _write
 
@@ -116,19 +116,19 @@ def test_surname_mention_is_a_whole_word():
 
 
 def test_compound_word_also_yields_its_known_parts():
-    from rag.index import Analyzer
+    from kamerbron.analyzer import Analyzer
 
     analyzer = Analyzer({"arbeid", "uitbuit", "mensenhandel"})
     assert analyzer.tokens("arbeidsuitbuiting") == ["arbeidsuitbuit", "arbeid", "uitbuit"]
 
 
 def test_word_without_known_parts_stays_whole():
-    from rag.index import Analyzer
+    from kamerbron.analyzer import Analyzer
 
     assert Analyzer({"arbeid"}).tokens("verbeteringen") == ["verbeter"]
 
 
 def test_analyzer_drops_dutch_and_english_stopwords():
-    from rag.index import Analyzer
+    from kamerbron.analyzer import Analyzer
 
     assert Analyzer().tokens("Wat de minister over the police") == ["minister", "polic"]

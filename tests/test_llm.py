@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from rag.citations import ResolvedAnswer
-from rag.errors import LLMEndpointError
+from kamerbron.errors import LLMEndpointError
 from rag.generate import generate_answer, stream_generate
 from rag.llm import ChatLLM, OpenAICompatibleLLM, build_llm
 from rag.prompts import REFUSAL_SENTENCE
-from rag.records import Passage
-from rag.settings import LLMSettings, Settings
+from kamerbron.records import Passage
+from kamerbron.settings import LLMSettings, Settings
 from tests.fake_openai import Reply, openai_server  # noqa: F401 - pytest fixture
 
 SP = "002_d05e322e15ff4b92:14:0"

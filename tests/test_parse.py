@@ -14,7 +14,7 @@ import pytest
 from ingest.__main__ import TURN_FIELDS, main
 from ingest.manifest import load_manifest
 from ingest.parse import parse_document, parse_text, read_text
-from rag.errors import DocumentParseError
+from kamerbron.errors import DocumentParseError
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "corpus"

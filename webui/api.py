@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
-from rag.errors import KamerbronError, QuestionInvalidError
-from rag.records import Answer, Filters
-from rag.settings import Settings
+from kamerbron.errors import KamerbronError, QuestionInvalidError
+from kamerbron.records import Answer, Filters, validation_message
+from kamerbron.settings import Settings
+from rag.answer import validate_question as validate
 
 # Requests allowed to wait per answering slot before POST /api/ask answers 429.
 WAITING_PER_SLOT = 4
@@ -57,21 +57,7 @@ class AskGate:
 
 def validate_question(question: Any, settings: Settings) -> str:
     """The cleaned question, or QuestionInvalidError with a Dutch message (the answering stage's own rules)."""
-    from rag.answer import validate_question as validate
-
     return validate(question, settings)
-
-
-def _check_date(value: str, label: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        return ""
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise QuestionInvalidError(
-            f"De datum '{value}' bij '{label}' is ongeldig; gebruik de vorm JJJJ-MM-DD, bijvoorbeeld 2021-03-15."
-        ) from None
 
 
 def make_filters(
@@ -83,15 +69,16 @@ def make_filters(
     date_to: str = "",
 ) -> Filters | None:
     """Filters from the chat's filter fields, or None when nothing is filtered."""
-    filters = Filters(
-        parties=list(parties or []),
-        speakers=list(speakers or []),
-        doc_ids=list(doc_ids or []),
-        date_from=_check_date(date_from, "periode vanaf"),
-        date_to=_check_date(date_to, "periode tot en met"),
-    )
-    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise QuestionInvalidError("De periode klopt niet: de begindatum ligt na de einddatum.")
+    try:
+        filters = Filters(
+            parties=list(parties or []),
+            speakers=list(speakers or []),
+            doc_ids=list(doc_ids or []),
+            date_from=date_from or "",
+            date_to=date_to or "",
+        )
+    except ValidationError as error:
+        raise QuestionInvalidError(validation_message(error)) from None
     return None if filters.is_empty() else filters
 
 
@@ -109,10 +96,10 @@ def parse_filters(raw: Any) -> Filters | None:
     try:
         filters = Filters.model_validate(raw)
     except ValidationError as error:
+        if all(e.get("type") == "value_error" for e in error.errors()):
+            raise QuestionInvalidError(validation_message(error)) from None
         fields = ", ".join(str(e["loc"][0]) for e in error.errors() if e.get("loc"))
         raise AskRequestInvalidError(f"Ongeldige waarde in 'filters' ({fields}): gebruik lijsten van tekst.") from None
-    filters.date_from = _check_date(filters.date_from, "date_from")
-    filters.date_to = _check_date(filters.date_to, "date_to")
     return None if filters.is_empty() else filters
 
 
@@ -129,11 +116,5 @@ def parse_history(raw: Any) -> list[tuple[str, str]]:
 
 
 def answer_payload(answer: Answer) -> dict:
-    """The JSON of an answer: exactly `python -m rag ask --json`, plus each retrieved passage's
-    doc_title and url, which the widget needs for the cards of passages it does not cite."""
-    from rag.__main__ import answer_json
-
-    payload = answer_json(answer)
-    for item, passage in zip(payload["retrieved"], answer.retrieved):
-        item["doc_title"], item["url"] = passage.doc_title, passage.url
-    return payload
+    """The JSON of an answer: exactly `python -m rag ask --json`."""
+    return answer.to_json()

@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 import gradio as gr
 
-from rag.errors import KamerbronError, QuestionInvalidError
-from rag.records import Answer, AnswerUpdate, Filters
-from rag.settings import Settings
+from kamerbron.errors import KamerbronError, QuestionInvalidError
+from kamerbron.records import Answer, AnswerUpdate, Filters
+from kamerbron.settings import Settings
 from webui import render
 from webui.api import AskGate, answer_payload, make_filters, parse_filters, parse_history, validate_question
 from webui.feedback import FeedbackRecord, FeedbackStore
@@ -82,7 +82,7 @@ class ChatHandlers:
         """Answer a question with citations (Gradio API endpoint "ask").
 
         history: earlier [question, answer] pairs of the conversation; filters: fields of
-        rag.records.Filters, e.g. {"parties": ["SP"], "date_from": "2020-01-01"}.
+        kamerbron.records.Filters, e.g. {"parties": ["SP"], "date_from": "2020-01-01"}.
         """
         try:
             return answer_payload(self.ask(question, history, filters))

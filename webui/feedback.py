@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from rag.records import Answer
+from kamerbron.records import Answer
 
 
 class FeedbackRecord(BaseModel):

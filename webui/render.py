@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 from html import escape
 
-from rag.records import Answer, Citation, Passage
+from kamerbron.records import Answer, Citation, Passage
 
 MONTHS_NL = (
     "januari", "februari", "maart", "april", "mei", "juni",

