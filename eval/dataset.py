@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rag.errors import KamerbronError
+from kamerbron.errors import KamerbronError
 
 EVAL_FILE_NAME = "kamerbron_eval_v1.jsonl"
 KINDS = ("factual", "who", "gov_answer", "position", "multi", "followup", "unanswerable")
@@ -69,6 +69,11 @@ class EvalItem(BaseModel):
     )
     speaker: str | None = Field(None, description="Expected speaker surname, e.g. 'Van Nispen'.")
     party: str | None = Field(None, description="Expected party, e.g. 'SP'.")
+    silent_parties: list[str] = Field(
+        default_factory=list,
+        description="Parties named in the question that say nothing on its topic in the documents; a correct "
+        "answer says so instead of giving them a position. Each must be named in the question.",
+    )
     answerable: bool
     notes: str = ""
 
@@ -88,6 +93,12 @@ class EvalItem(BaseModel):
             raise ValueError("multi item needs at least two gold passages")
         if any(not variants or not all(v.strip() for v in variants) for variants in self.facts):
             raise ValueError("every fact needs at least one non-empty variant")
+        for silent in self.silent_parties:
+            name = silent.strip()
+            if not name:
+                raise ValueError("silent_parties holds an empty party name")
+            if not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", self.question, re.IGNORECASE):
+                raise ValueError(f"silent party {name!r} is not named in the question: name it there or remove it")
         return self
 
 
@@ -286,7 +297,7 @@ def count_by(items: list[EvalItem], field: str) -> dict[str, int]:
 def _settings(settings):
     if settings is not None:
         return settings
-    from rag.settings import get_settings
+    from kamerbron.settings import get_settings
 
     return get_settings()
 

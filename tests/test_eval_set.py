@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from pydantic import ValidationError
 
 from eval.dataset import (
     KINDS,
@@ -61,14 +62,14 @@ def test_the_default_path_is_the_committed_set(items):
 
 
 def test_the_default_path_follows_the_eval_dir_setting(tmp_path):
-    from rag.settings import Settings
+    from kamerbron.settings import Settings
 
     settings = Settings(_env_file=None, paths={"eval_dir": tmp_path})
     assert default_eval_path(settings) == tmp_path / "data" / "kamerbron_eval_v1.jsonl"
 
 
-def test_the_set_has_at_least_80_items(items):
-    assert len(items) >= 80
+def test_the_set_has_at_least_140_items(items):
+    assert len(items) >= 140
 
 
 def test_at_least_ten_percent_is_unanswerable(items):
@@ -100,6 +101,12 @@ def test_answerable_items_have_facts_or_a_speaker(items):
     assert all(item.facts or item.speaker or item.party for item in items if item.answerable)
 
 
+def test_some_party_comparisons_name_a_silent_party(items):
+    silent = [item for item in items if item.silent_parties]
+    assert len(silent) >= 3
+    assert all(item.answerable and item.kind in ("position", "multi") for item in silent)
+
+
 # ---------------------------------------------------------------- loader errors
 
 
@@ -126,6 +133,7 @@ def test_blank_lines_are_skipped(tmp_path):
         (json.dumps(_item(id="q002", kind="multi")), "line 2: multi item needs at least two gold"),
         (json.dumps(_item(id="q002", kind="riddle")), "line 2: kind"),
         (json.dumps(_item(id="q002", lang="de")), "line 2: lang"),
+        (json.dumps(_item(id="q002", silent_parties=["VVD"])), "line 2: silent party 'VVD' is not named in the question"),
         ("[1, 2]", "line 2: expected a JSON object"),
     ],
 )
@@ -133,6 +141,30 @@ def test_a_bad_line_is_reported_with_its_line_number(tmp_path, bad_line, expecte
     path = _write(tmp_path, [json.dumps(_item()), bad_line])
     with pytest.raises(EvalSetError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         load_eval_set(path, corpus_dir=CORPUS_DIR)
+
+
+def test_a_silent_party_named_in_the_question_is_accepted():
+    item = EvalItem.model_validate(
+        _item(kind="position", question="Hoe verschilden CDA en sp over 13 Oceans?", silent_parties=["SP"])
+    )
+    assert item.silent_parties == ["SP"]
+
+
+def test_silent_parties_default_to_empty():
+    assert EvalItem.model_validate(_item()).silent_parties == []
+
+
+@pytest.mark.parametrize(
+    ("question", "silent"),
+    [
+        ("Wat vond het CDA van 13 Oceans?", "SP"),
+        ("Wat vond de SPD van 13 Oceans?", "SP"),
+        ("Wat vond het CDA van 13 Oceans?", " "),
+    ],
+)
+def test_a_silent_party_not_named_in_the_question_is_rejected(question, silent):
+    with pytest.raises(ValidationError, match="silent"):
+        EvalItem.model_validate(_item(kind="position", question=question, silent_parties=[silent]))
 
 
 def test_every_bad_line_is_listed_not_only_the_first(tmp_path):
