@@ -29,7 +29,7 @@ eval: setup index
 	$(PY) -m eval run --compare
 
 bench: setup
-	$(PY) -m eval bench
+	$(PY) -m bench
 
 # Debian's chromium for the browser tests (Playwright cannot download its own browser here).
 browser:
@@ -38,10 +38,12 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 # The offline evaluation gate (extractive answers, bundled embeddings) against eval/baseline.json,
-# then the test suite. The first run builds the index (a few minutes on 2 cores).
+# the layer contract (pyproject.toml, [tool.importlinter]), then the test suite. The first run builds
+# the index (a few minutes on 2 cores).
 test: setup browser
 	$(PY) -m ingest build
 	$(PY) -m eval run --compare --quiet
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 clean:

@@ -16,19 +16,21 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 
-from kamerbron.errors import IndexMissingError, KamerbronError  # noqa: E402
-from kamerbron.settings import Settings  # noqa: E402
+import uvicorn  # noqa: E402
+
+from ingest.build import build_index  # noqa: E402
+from kamerbron.cli import run_main  # noqa: E402
+from kamerbron.errors import IndexMissingError  # noqa: E402
+from kamerbron.settings import Settings, load_settings  # noqa: E402
+from rag.answer import Answerer  # noqa: E402
+from webui.server import create_server  # noqa: E402
 
 
-def load_or_build_answerer(settings: Settings):
+def load_or_build_answerer(settings: Settings) -> Answerer:
     """The Answerer; when there is no index yet, build it over the bundled corpus first."""
-    from rag.answer import Answerer
-
     try:
         return Answerer(settings)
     except IndexMissingError:
-        from ingest.build import build_index
-
         corpus = settings.paths.corpus_dir
         print(f"Nog geen index: die wordt nu gebouwd over de documenten in {corpus} …", flush=True)
         report = build_index([corpus], settings, progress=True)
@@ -36,24 +38,10 @@ def load_or_build_answerer(settings: Settings):
         return Answerer(settings)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Start de Kamerbron-chat met widget.")
-    parser.add_argument("--host", help="Adres om op te luisteren (standaard uit KAMERBRON_APP_HOST).")
-    parser.add_argument("--port", type=int, help="Poort (standaard uit KAMERBRON_APP_PORT).")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-    try:
-        settings = Settings()
-        answerer = load_or_build_answerer(settings)
-    except KamerbronError as error:
-        print(f"kamerbron: {error}", file=sys.stderr)
-        return error.exit_code
-
-    import uvicorn
-
-    from webui.server import create_server
-
+def serve(args: argparse.Namespace) -> int:
+    """Load settings and the answerer (domain errors end here, before anything listens), then serve."""
+    settings = load_settings()
+    answerer = load_or_build_answerer(settings)
     host = args.host or settings.app.host
     port = args.port or settings.app.port
     app = create_server(settings, answerer)
@@ -62,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
           f"(widget-demo: http://{shown}:{port}/widget-demo). Stoppen: Ctrl+C.\n", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Start de Kamerbron-chat met widget.")
+    parser.add_argument("--host", help="Adres om op te luisteren (standaard uit KAMERBRON_APP_HOST).")
+    parser.add_argument("--port", type=int, help="Poort (standaard uit KAMERBRON_APP_PORT).")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_main(lambda: serve(args))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
     python -m eval calibrate [--max-wrongful 0.05]
 
 Exit codes: 0 ok; 1 a headline metric fell by more than the tolerance; a domain error exits with
-its own code (see rag/errors.py; eval input errors: 7) and one line on stderr.
+its own code (README, "Exit codes"; eval input errors: 7) and one line on stderr.
 
 A new subcommand adds an ``_add_<name>(subparsers)`` function that registers its parser with
 ``set_defaults(func=<handler>)`` and is listed in ``SUBCOMMANDS``; a handler takes the parsed
@@ -20,17 +20,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from kamerbron.errors import KamerbronError
-
-from eval import gate
+from eval import calibrate, gate, report, run
+from eval.dataset import load_eval_set
+from kamerbron.cli import run_main
+from kamerbron.settings import load_settings
+from rag.answer import Answerer
 
 GATE_FAILED = 1
 
 
 def _settings(backend: str | None = None):
-    from kamerbron.settings import Settings
-
-    settings = Settings()
+    settings = load_settings()
     if backend:
         settings.answer = settings.answer.model_copy(update={"backend": backend})
     return settings
@@ -72,9 +72,6 @@ def _positive_int(value: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from eval import run
-    from eval.dataset import load_eval_set
-
     settings = _settings(args.backend)
     set_path = args.set_path or run.default_set_path(settings)
     items = load_eval_set(set_path, settings=settings)
@@ -89,8 +86,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"eval: no baseline at {default_baseline} yet; bless a run with `python -m eval baseline`.", file=sys.stderr)
     elif args.compare is not None:
         baseline = gate.load_baseline(_baseline_path(settings, args.compare))
-
-    from rag.answer import Answerer
 
     answerer = Answerer(settings)
     out_dir = run.new_run_dir(settings, args.out)
@@ -143,8 +138,6 @@ def _add_baseline(sub) -> None:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from eval import run
-
     settings = _settings()
     run_dir = args.run_dir or gate.latest_run(run.runs_dir(settings))
     target = args.output or _baseline_path(settings, None)
@@ -162,8 +155,6 @@ def _add_compare(sub) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from eval import report
-
     settings = _settings()
     summary, records = gate.load_run(args.run_dir)
     baseline = gate.load_baseline(_baseline_path(settings, args.baseline))
@@ -184,10 +175,6 @@ def _add_calibrate(sub) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from eval import calibrate, run
-    from eval.dataset import load_eval_set
-    from rag.answer import Answerer
-
     settings = _settings("extractive")
     items = load_eval_set(args.set_path or run.default_set_path(settings), settings=settings)
     table = calibrate.sweep(calibrate.confidences(items, Answerer(settings)))
@@ -200,50 +187,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------
-# bench
-
-
-def _add_bench(sub) -> None:
-    p = sub.add_parser(
-        "bench",
-        help="measure ingest and query cost against two alternatives, or with --scale how cost grows with the corpus",
-    )
-    p.add_argument(
-        "--scale", nargs="+", type=_positive_int, metavar="N",
-        help="synthetic corpora N times the bundled one, e.g. --scale 1 10 100",
-    )
-    p.add_argument("--out", type=Path, help="folder for the JSON figures (default bench/out)")
-    p.add_argument("--queries", type=_positive_int, help="only the first N evaluation questions")
-    p.add_argument(
-        "--reuse-vectors", action="store_true",
-        help="take passage vectors from the configured index instead of embedding (embedding measured on a sample)",
-    )
-    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
-    p.add_argument("--no-docs", action="store_true", help="do not update docs/benchmark.json")
-    p.add_argument("--keep", action="store_true", help="keep the temporary work folder")
-    p.set_defaults(func=cmd_bench)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from eval import bench
-
-    result, path = bench.run_bench(
-        _settings(),
-        scales=args.scale or (),
-        out_dir=args.out,
-        docs_json=None if args.no_docs else bench.DOCS_JSON,
-        set_path=args.set_path,
-        limit=args.queries,
-        reuse_vectors=args.reuse_vectors,
-        keep=args.keep,
-    )
-    print(bench.render(result))
-    print(f"\nFigures written to {path}")
-    return 0
-
-
-SUBCOMMANDS = (_add_run, _add_baseline, _add_compare, _add_calibrate, _add_bench)
+SUBCOMMANDS = (_add_run, _add_baseline, _add_compare, _add_calibrate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -256,11 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except KamerbronError as exc:
-        print(f"eval: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return run_main(lambda: args.func(args))
 
 
 if __name__ == "__main__":

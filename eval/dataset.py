@@ -17,7 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ingest.parse import parse_document
 from kamerbron.errors import KamerbronError
+from kamerbron.settings import load_settings
 
 EVAL_FILE_NAME = "kamerbron_eval_v1.jsonl"
 KINDS = ("factual", "who", "gov_answer", "position", "multi", "followup", "unanswerable")
@@ -275,10 +277,6 @@ def _quote_shape_problems(quote: str) -> list[str]:
 
 
 def _load_parser():
-    try:
-        from ingest.parse import parse_document
-    except ImportError:
-        return None
     return parse_document
 
 
@@ -297,9 +295,7 @@ def count_by(items: list[EvalItem], field: str) -> dict[str, int]:
 def _settings(settings):
     if settings is not None:
         return settings
-    from kamerbron.settings import get_settings
-
-    return get_settings()
+    return load_settings()
 
 
 def main() -> int:

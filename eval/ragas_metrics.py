@@ -24,7 +24,11 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from eval.dataset import quote_in_text
+from kamerbron.embed import build_embedder
 
 # ragas reads this once, on its first tracking call; it must never reach its analytics endpoint.
 os.environ["RAGAS_DO_NOT_TRACK"] = "true"
@@ -58,6 +62,7 @@ def _clean(value: Any) -> float | None:
 
 def _ragas_embeddings(embedder_factory):
     """ragas embeddings over the project's embedder, built on first use (only answer relevancy needs it)."""
+    # ragas is heavy (langchain, datasets): imported only when metrics are actually computed
     from ragas.embeddings.base import BaseRagasEmbeddings
     from ragas.run_config import RunConfig
 
@@ -99,14 +104,13 @@ class RagasScorer:
         os.environ["RAGAS_DO_NOT_TRACK"] = "true"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # ragas is heavy (langchain, datasets): loaded by the eval run only, never by the app
             from ragas.dataset_schema import SingleTurnSample
             from ragas.metrics._context_precision import NonLLMContextPrecisionWithReference
             from ragas.metrics._context_recall import NonLLMContextRecall
             from ragas.metrics._string import StringPresence
 
-        if matcher is None:
-            from eval.dataset import quote_in_text as matcher
-
+        matcher = matcher or quote_in_text
         self._sample = SingleTurnSample
         self.skipped: dict[str, str] = {}
         containment = _quote_containment_metric(matcher)
@@ -115,6 +119,7 @@ class RagasScorer:
         self._string_presence = StringPresence()
         self._string_similarity = None
         try:
+            # optional: needs rapidfuzz, and the metric is recorded as skipped without it
             from ragas.metrics._string import NonLLMStringSimilarity
 
             self._string_similarity = NonLLMStringSimilarity()
@@ -186,8 +191,7 @@ class RagasScorer:
 
 def _quote_containment_metric(matcher):
     """A ragas single-turn metric: 1.0 when the response (a gold quote) is in the reference (a passage)."""
-    from dataclasses import dataclass, field
-
+    # ragas is heavy (langchain, datasets): imported only when a scorer is built
     from ragas.metrics.base import MetricType, SingleTurnMetric
 
     @dataclass
@@ -210,6 +214,7 @@ def _quote_containment_metric(matcher):
 
 
 def _judge_metrics(settings: Any, embedder_factory=None) -> dict[str, Any]:
+    # langchain and ragas are heavy: imported only when a judge endpoint is configured
     from langchain_openai import ChatOpenAI
     from ragas.llms.base import LangchainLLMWrapper
     from ragas.metrics._answer_relevance import ResponseRelevancy
@@ -236,8 +241,6 @@ def _judge_metrics(settings: Any, embedder_factory=None) -> dict[str, Any]:
     if embedder_factory is None:
 
         def embedder_factory():
-            from kamerbron.embed import build_embedder
-
             return build_embedder(settings)
 
     return {

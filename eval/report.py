@@ -240,6 +240,7 @@ def _worst_section(records: Sequence[dict]) -> list[str]:
 
 def write_plots(run_dir: Path, summary: dict, records: Sequence[dict]) -> list[Path]:
     """Metrics per kind, latency distribution and (with a comparison) the change against baseline."""
+    # matplotlib is heavy: loaded only when a report is written, never by the app or the CLI's other commands
     import matplotlib
 
     matplotlib.use("Agg")

@@ -5,20 +5,24 @@
 * ``build [PATH ...]``: parse, chunk, embed and index (``ingest.build.build_index``).
 
 PATH is a corpus file or a folder of ``.txt`` files; the default is the corpus folder from
-settings. Domain errors end the command with one line on stderr and the error's exit code.
+settings. Domain errors end the command with one line on stderr and the error's exit code
+(``kamerbron.cli.run_main``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingest.build import build_index
+from ingest.parse import parse_document
+from kamerbron.cli import run_main
+from kamerbron.errors import DocumentParseError
 from kamerbron.records import ParsedDocument
-from kamerbron.errors import DocumentParseError, KamerbronError
+from kamerbron.settings import load_settings
 
 TURN_FIELDS = (
     "doc_id", "turn_index", "speaker", "surname", "party", "role",
@@ -50,15 +54,7 @@ def _existing(parser: argparse.ArgumentParser, paths: list[Path], *, files_only:
     return paths
 
 
-def _default_corpus() -> Path:
-    from kamerbron.settings import get_settings
-
-    return get_settings().paths.corpus_dir
-
-
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from ingest.parse import parse_document
-
     doc = parse_document(args.file)
     for warning in doc.warnings:
         print(f"warning: {doc.meta.source_file}: {warning}", file=sys.stderr)
@@ -128,9 +124,7 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from ingest.parse import parse_document
-
-    files = collect_files(args.paths or [_default_corpus()])
+    files = collect_files(args.paths or [load_settings().paths.corpus_dir])
     if not files:
         raise DocumentParseError(f"no .txt files in {', '.join(map(str, args.paths))}; point PATH at the corpus folder.")
     stats = compute_stats([parse_document(f) for f in files])
@@ -154,15 +148,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    try:
-        from ingest.build import build_index
-    except ModuleNotFoundError as exc:
-        if exc.name != "ingest.build":
-            raise
-        raise KamerbronError("ingest.build is not installed yet; the build stage is missing from this checkout.") from exc
-    from kamerbron.settings import get_settings
-
-    settings = get_settings()
+    settings = load_settings()
     # Folders are passed through: build_index expands them with its own notion of corpus files.
     report = build_index(list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress)
     summary = getattr(report, "summary", None)
@@ -201,15 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _existing(parser, args.paths)
     handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build}[args.command]
-    try:
-        return handler(args)
-    except KamerbronError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:
-        # Output piped into e.g. `head`: stop quietly.
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
+    return run_main(lambda: handler(args))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,20 @@
 """Domain errors. Each message says what went wrong and how to fix it; the CLI and the app
-translate them at the edge (exit code and one stderr line; a visible chat message)."""
+translate them at the edge (exit code and one stderr line; a visible chat message).
+
+The exit codes are listed in the README's "Exit codes" table; ``kamerbron.cli.run_main`` applies them.
+"""
 
 
 class KamerbronError(Exception):
     """Base class; ``str(error)`` is a complete message for a person."""
 
     exit_code = 1
+
+
+class ArgumentInvalidError(KamerbronError):
+    """A command-line argument is malformed, e.g. a date or a batch file. Same code as argparse's errors."""
+
+    exit_code = 2
 
 
 class QuestionInvalidError(KamerbronError):
@@ -32,3 +41,18 @@ class DocumentParseError(KamerbronError):
     """A source file could not be read or parsed; names the file."""
 
     exit_code = 6
+
+
+# 7: the evaluation set, a run or a baseline is missing or invalid (eval.dataset, eval.gate).
+
+
+class SettingsInvalidError(KamerbronError):
+    """A setting from the environment or .env has the wrong form; names the variable and the form it takes."""
+
+    exit_code = 8
+
+
+class ChromaUnreachableError(KamerbronError):
+    """The configured Chroma server does not answer; names host:port and how to start one."""
+
+    exit_code = 9

@@ -38,6 +38,11 @@ class DocumentMeta(BaseModel):
     url: str = Field("", description="Official source URL; empty when the document number is unknown.")
     chair: str = Field("", description="Surname of the chair from the header ('Voorzitter: Kuiken').")
     content_hash: str = Field("", description="sha256 of the raw file bytes.")
+    status: str = Field(
+        "",
+        description="Publication status as the publisher states it, e.g. 'Ongecorrigeerd (Tussenpublicatie)' for "
+        "an uncorrected Tweede Kamer report, which must not be cited as final; empty when none is stated.",
+    )
 
 
 class Turn(BaseModel):

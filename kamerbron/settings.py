@@ -2,20 +2,29 @@
 
 Read from environment variables with the prefix ``KAMERBRON_`` and an optional ``.env``;
 a nested field is addressed with one underscore after its group, e.g.
-``KAMERBRON_LLM_BASE_URL`` or ``KAMERBRON_CHROMA_HOST``.
+``KAMERBRON_LLM_BASE_URL`` or ``KAMERBRON_CHROMA_HOST``. The ``.env`` is the one in the working
+directory, or the file named by ``KAMERBRON_ENV_FILE`` (empty: none; the tests set that).
+
+Entry points call ``load_settings()``, which turns a malformed value into a ``SettingsInvalidError``
+naming the variable and the form it takes.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from kamerbron.errors import SettingsInvalidError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
+ENV_PREFIX = "KAMERBRON_"
+ENV_FILE_VARIABLE = "KAMERBRON_ENV_FILE"
 
 
 class _Group(BaseModel):
@@ -75,8 +84,10 @@ class AnswerSettings(_Group):
     backend: Literal["auto", "extractive", "llm"] = Field(
         "auto", description="'auto' uses the LLM when llm.base_url is set, else the extractive answer."
     )
-    refusal_threshold: float = Field(
-        0.3, description="Extractive: below this relevance of the best passage, refuse (calibrated on the eval set)."
+    refusal_threshold: float | None = Field(
+        None,
+        description="Extractive: refuse when the learned answerability of the evidence is below this; empty "
+        "uses the threshold chosen on held-out folds of the evaluation set (rag/sentence_ranker.json).",
     )
     max_sentences: int = Field(4, ge=1, description="Extractive: sentences in an answer.")
     max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused with a message.")
@@ -111,12 +122,17 @@ class Settings(BaseSettings):
     """All settings. ``Settings()`` reads the environment; pass keyword arguments to override."""
 
     model_config = SettingsConfigDict(
-        env_prefix="KAMERBRON_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="_",
         env_nested_max_split=1,
         env_file=".env",
         extra="forbid",
     )
+
+    def __init__(self, **values: Any) -> None:
+        # The .env is chosen when settings are built, not at import, so KAMERBRON_ENV_FILE always counts.
+        values.setdefault("_env_file", env_file())
+        super().__init__(**values)
 
     paths: PathSettings = Field(default_factory=PathSettings, description="Where data lives.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings, description="Embedding model.")
@@ -133,5 +149,87 @@ class Settings(BaseSettings):
         return json.loads(self.model_dump_json())
 
 
-def get_settings(**overrides) -> Settings:
-    return Settings(**overrides)
+def env_file() -> Path | None:
+    """The .env file settings read: ``KAMERBRON_ENV_FILE`` when set (empty: none), else ``./.env``."""
+    value = os.environ.get(ENV_FILE_VARIABLE)
+    if value is None:
+        return Path(".env")
+    return Path(value) if value.strip() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment and .env (``overrides`` win).
+
+    Raises SettingsInvalidError naming each bad variable and the form it takes, e.g.
+    ``KAMERBRON_APP_PORT must be a whole number, got 'abc'``.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = [_problem(detail) for detail in error.errors()]
+    except SettingsError as error:
+        problems = [_unparsable(error)]
+    source = f"the environment or {env_file()}" if env_file() else "the environment"
+    raise SettingsInvalidError(f"{'; '.join(problems)}. Fix it in {source}.") from None
+
+
+_EXPECTED = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "list_type": 'must be a JSON list, e.g. ["https://intranet.example.nl"]',
+    "string_type": "must be text",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def variable_name(loc: tuple) -> str:
+    """The environment variable of a settings field, e.g. ('app', 'port') -> KAMERBRON_APP_PORT."""
+    parts = [str(part) for part in loc if isinstance(part, str)][:2]
+    name = "_".join(parts).upper()
+    return name if name.startswith(ENV_PREFIX) else ENV_PREFIX + name
+
+
+def _problem(detail: dict) -> str:
+    loc = tuple(detail.get("loc", ()))
+    kind = detail.get("type", "")
+    if kind == "extra_forbidden" and len(loc) == 1 and str(loc[0]) not in Settings.model_fields:
+        # an unknown top-level key can only come from the .env file (unknown variables are ignored)
+        return f"{str(loc[0]).upper()} in {env_file() or '.env'} is not a Kamerbron setting; remove it or correct its name"
+    name = variable_name(loc)
+    if kind == "extra_forbidden":
+        return f"{name} is not a Kamerbron setting; correct its name (see the README, section Settings)"
+    template = _EXPECTED.get(kind)
+    expected = template.format(**(detail.get("ctx") or {})) if template else f"is invalid ({detail.get('msg', kind)})"
+    if _is_secret(loc):
+        return f"{name} {expected}"
+    return f"{name} {expected}, got {detail.get('input')!r}"
+
+
+def _is_secret(loc: tuple) -> bool:
+    """Whether a field holds a secret (API key, password), whose value is never repeated in a message."""
+    group = Settings.model_fields.get(str(loc[0])) if loc else None
+    model = group.annotation if group is not None else None
+    field = model.model_fields.get(str(loc[1])) if isinstance(model, type) and len(loc) > 1 else None
+    return field is not None and field.annotation is SecretStr
+
+
+def _unparsable(error: SettingsError) -> str:
+    """pydantic-settings reads list values as JSON and, when that fails, names only the group ("app")."""
+    found = re.search(r'field "(\w+)"', str(error))
+    group = found.group(1) if found else ""
+    model = Settings.model_fields[group].annotation if group in Settings.model_fields else None
+    lists = [
+        f"{ENV_PREFIX}{group}_{name}".upper()
+        for name, field in (model.model_fields.items() if isinstance(model, type) else ())
+        if getattr(field.annotation, "__origin__", None) in (list, dict)
+    ]
+    given = [name for name in [f"{ENV_PREFIX}{group}".upper(), *lists] if name in os.environ]
+    names = " or ".join(given or lists or [f"a {ENV_PREFIX}{group.upper()}_* setting"])
+    reason = error.__cause__ or error
+    return f'{names} must be valid JSON, e.g. ["https://intranet.example.nl"] ({reason})'

@@ -6,17 +6,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
+# Before chromadb and huggingface_hub are imported: no telemetry, no model downloads.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from kamerbron.errors import KamerbronError, QuestionInvalidError  # noqa: E402
-from kamerbron.records import Answer, Filters, Passage  # noqa: E402
-from kamerbron.settings import Settings  # noqa: E402
+from kamerbron.cli import run_main  # noqa: E402
+from kamerbron.errors import ArgumentInvalidError, QuestionInvalidError  # noqa: E402
 from kamerbron.fingerprint import collection_name, index_hash, settings_hash  # noqa: E402
+from kamerbron.records import Answer, Filters, validation_message  # noqa: E402
+from kamerbron.settings import Settings, load_settings  # noqa: E402
+from rag.answer import Answerer, validate_question  # noqa: E402
+from rag.retrieve import Retriever  # noqa: E402
 
+MAX_K = 100
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -32,21 +40,22 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
 
 
 def _filters(args) -> Filters:
-    import re
-
-    for value in (args.date_from, args.date_to):
+    for option, value in (("--from", args.date_from), ("--to", args.date_to)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise SystemExit(f"error: dates must look like 2017-02-16, got {value!r}")
-    return Filters(
-        parties=args.party, speakers=args.speaker, doc_ids=args.doc, doc_types=args.doc_type, roles=args.role,
-        date_from=args.date_from, date_to=args.date_to,
-    )
+            raise ArgumentInvalidError(f"{option} takes a date like 2017-02-16, got {value!r}")
+    try:
+        return Filters(
+            parties=args.party, speakers=args.speaker, doc_ids=args.doc, doc_types=args.doc_type, roles=args.role,
+            date_from=args.date_from, date_to=args.date_to,
+        )
+    except ValidationError as error:  # e.g. 2017-02-30, or --from after --to
+        raise ArgumentInvalidError(validation_message(error)) from None
 
 
 def read_batch(path: Path) -> list[str]:
     """Questions from a batch file: plain lines, or JSON lines with a 'question' field."""
     if not path.is_file():
-        raise SystemExit(f"error: batch file {path} does not exist")
+        raise ArgumentInvalidError(f"batch file {path} does not exist; give a file with one question per line")
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -55,7 +64,9 @@ def read_batch(path: Path) -> list[str]:
             try:
                 questions.append(str(json.loads(line)["question"]))
             except (json.JSONDecodeError, KeyError, TypeError):
-                raise SystemExit(f"error: {path}:{number}: expected a JSON object with a 'question' field") from None
+                raise ArgumentInvalidError(
+                    f"{path}:{number}: expected a JSON object with a 'question' field, or a plain question"
+                ) from None
         else:
             questions.append(line.strip())
     return questions
@@ -73,16 +84,19 @@ def _print_answer(a: Answer) -> None:
     print(f"\n(instellingen {a.settings_hash})")
 
 
+def _questions(args, given: str | None, settings: Settings) -> list[str]:
+    """The batch file's questions, or the one question given, validated before anything is loaded."""
+    if args.batch:
+        return read_batch(args.batch)
+    if given is None:
+        raise ArgumentInvalidError("give a question, or --batch FILE")
+    return [validate_question(given, settings)]
+
+
 def cmd_search(args, settings: Settings) -> int:
-    from rag.retrieve import Retriever
-
     filters = _filters(args)
-    queries = read_batch(args.batch) if args.batch else [args.query]
-    if not args.batch and not args.query:
-        raise SystemExit("error: give a question, or --batch FILE")
+    queries = _questions(args, args.query, settings)
     retriever = Retriever(settings)
-    from rag.answer import validate_question
-
     for query in queries:
         try:
             query = validate_question(query, settings)
@@ -104,12 +118,8 @@ def cmd_search(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from rag.answer import Answerer
-
     filters = _filters(args)
-    if not args.batch and not args.question:
-        raise SystemExit("error: give a question, or --batch FILE")
-    questions = read_batch(args.batch) if args.batch else [args.question]
+    questions = _questions(args, args.question, settings)
     answerer = Answerer(settings)
     for question in questions:
         try:
@@ -139,11 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag", description="Kamerbron: search and ask.")
     sub = parser.add_subparsers(dest="command", required=True)
     search = sub.add_parser("search", help="ranked passages for a question")
-    search.add_argument("query", nargs="?", default="")
+    search.add_argument("query", nargs="?")
     search.add_argument("--k", type=int, default=10, help="number of passages (1-100)")
     _add_filters(search)
     ask = sub.add_parser("ask", help="a cited answer to a question")
-    ask.add_argument("question", nargs="?", default="")
+    ask.add_argument("question", nargs="?")
     _add_filters(ask)
     sub.add_parser("config", help="print the effective settings (secrets masked)")
     return parser
@@ -151,18 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "k", 1) is not None and not 1 <= getattr(args, "k", 1) <= 100:
-        print("error: --k must be between 1 and 100", file=sys.stderr)
-        return 2
-    try:
-        settings = Settings()
+
+    def body() -> int:
+        if not 1 <= getattr(args, "k", 1) <= MAX_K:
+            raise ArgumentInvalidError(f"--k must be between 1 and {MAX_K}, got {args.k}")
+        settings = load_settings()
         return {"search": cmd_search, "ask": cmd_ask, "config": cmd_config}[args.command](args, settings)
-    except KamerbronError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except ValueError as exc:  # invalid settings from the environment
-        print(f"error: invalid settings: {exc}", file=sys.stderr)
-        return 2
+
+    return run_main(body)
 
 
 if __name__ == "__main__":

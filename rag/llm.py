@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+import openai
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.llms.openai_like import OpenAILike
 
 from kamerbron.errors import LLMEndpointError
 from kamerbron.settings import LLMSettings, Settings
-
-if TYPE_CHECKING:
-    from llama_index.llms.openai_like import OpenAILike
 
 # One retry by the OpenAI client smooths over a dropped connection or a 5xx without making the
 # user wait long: a failing endpoint falls back to the extractive answer anyway.
@@ -62,8 +63,6 @@ class OpenAICompatibleLLM:
         self._llm = self._build(max_retries)
 
     def _build(self, max_retries: int) -> OpenAILike:
-        from llama_index.llms.openai_like import OpenAILike
-
         try:
             return OpenAILike(
                 model=self.model,
@@ -105,8 +104,6 @@ class OpenAICompatibleLLM:
 
     @contextmanager
     def _endpoint_errors(self) -> Iterator[None]:
-        import openai
-
         url = self.base_url
         try:
             yield
@@ -165,9 +162,7 @@ def build_llm(settings: Settings) -> ChatLLM | None:
     return OpenAICompatibleLLM(settings.llm)
 
 
-def _to_chat_messages(messages: list[dict[str, str]]) -> list:
-    from llama_index.core.base.llms.types import ChatMessage
-
+def _to_chat_messages(messages: list[dict[str, str]]) -> list[ChatMessage]:
     converted = []
     for i, message in enumerate(messages):
         role, content = message.get("role"), message.get("content")

@@ -5,176 +5,30 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections import deque
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import gradio as gr
 import pytest
 from starlette.testclient import TestClient
 
-
+import app
 from kamerbron.errors import IndexMissingError, LLMEndpointError
-from kamerbron.records import Answer, AnswerUpdate, Citation, Filters, Passage
-from kamerbron.settings import AppSettings, PathSettings, Settings
+from kamerbron.records import Filters
+from kamerbron.settings import Settings
+from tests.fakes.answerer import (
+    CAPACITY_QUESTION,
+    CAPACITY_SENTENCE,
+    URL_AO,
+    FakeAnswerer,
+    capacity_answer,
+    refusal_answer,
+)
+from tests.fakes.ports import free_port
+from tests.fakes.settings import make_settings
 from webui.chat import UNEXPECTED_ERROR, ChatHandlers
 from webui.evalreport import render_report
 from webui.feedback import FeedbackStore
+from webui.render import _doc_line
 from webui.server import build_app, create_server
-
-URL_AO = "https://zoek.officielebekendmakingen.nl/kst-28638-163.html"
-CAPACITY_SENTENCE = (
-    "Op dit moment is de inhaalslag gemaakt en is de bezetting van de AVIM wat betreft mensenhandel weer op sterkte."
-)
-HARBERS_TEXT = (
-    "Dan de vragen over de capaciteit. Is er voldoende capaciteit? Hoe staat het met de middelen die bij het "
-    "regeerakkoord zijn uitgetrokken? Van de totale AVIM – het onderdeel van de politie dat zich bezighoudt met "
-    "vreemdeling-rechtelijke taken, identificatie en mensenhandel – is ongeveer een derde van de formatie "
-    "beschikbaar voor de aanpak van mensenhandel en migratiecriminaliteit. De afgelopen jaren zat daar een "
-    "probleem omdat niet alle vacatures waren ingevuld. Een paar jaar geleden, ten tijde van de hoge "
-    "migratie-instroom, werd er zo'n hoog beroep gedaan op de AVIM dat daar mensen tijdelijk zijn ingezet voor de "
-    "identificatie en registratie van asielzoekers in Nederland. " + CAPACITY_SENTENCE + " Dat heeft enige tijd "
-    "geduurd, maar uiteindelijk zijn er 375 fte binnen de AVIM beschikbaar voor de researchcapaciteit op "
-    "mensenhandel. Dat is in overeenstemming met alle afspraken. Die mensen zijn er dus ook echt."
-)
-CAPACITY_QUESTION = "Wat antwoordde de minister op de vragen van de SP over de capaciteit van de politie?"
-
-
-# --- fakes shared with tests/test_browser.py ----------------------------------------------------
-
-
-def make_passage(n: int, **fields) -> Passage:
-    base = dict(
-        chunk_id=f"000_528fd6ff245c8aa8:{n}",
-        doc_id="kst-28638-163",
-        source_file="000_528fd6ff245c8aa8.txt",
-        turn_index=n,
-        speaker="Staatssecretaris Harbers",
-        surname="Harbers",
-        party="",
-        role="Staatssecretaris van Justitie en Veiligheid",
-        doc_type="verslag",
-        doc_title="Verslag van een algemeen overleg over mensenhandel",
-        date="2018-09-27",
-        url=URL_AO,
-        text=f"Passage {n} over mensenhandel.",
-        score=1.0 / n,
-        rank=n,
-        via="hit",
-    )
-    return Passage(**(base | fields))
-
-
-def capacity_answer(question: str = CAPACITY_QUESTION) -> Answer:
-    """A realistic answer with two citations and one retrieved passage that is not cited."""
-    harbers = make_passage(1, text=HARBERS_TEXT)
-    sp = make_passage(
-        2,
-        speaker="Mevrouw Van Nispen",
-        surname="Van Nispen",
-        party="SP",
-        role="",
-        text=(
-            "De SP blijft dus veel zorgen houden over de aanpak, bijvoorbeeld over de politiecapaciteit om "
-            "mensenhandel aan te pakken."
-        ),
-    )
-    other = make_passage(
-        3,
-        speaker="De heer Segers",
-        surname="Segers",
-        party="ChristenUnie",
-        role="",
-        text="Ook de gemeenten moeten erkennen dat mensenhandel overal voorkomt.",
-    )
-    citations = [
-        Citation(
-            n=1, chunk_id=sp.chunk_id, doc_id=sp.doc_id, source_file=sp.source_file, speaker=sp.speaker,
-            party=sp.party, role=sp.role, date=sp.date, url=sp.url, doc_title=sp.doc_title, text=sp.text,
-            sentences=[sp.text],
-        ),
-        Citation(
-            n=2, chunk_id=harbers.chunk_id, doc_id=harbers.doc_id, source_file=harbers.source_file,
-            speaker=harbers.speaker, party=harbers.party, role=harbers.role, date=harbers.date, url=harbers.url,
-            doc_title=harbers.doc_title, text=harbers.text, sentences=[CAPACITY_SENTENCE],
-        ),
-    ]
-    return Answer(
-        question=question,
-        answer=(
-            "De SP maakte zich zorgen over de politiecapaciteit voor de aanpak van mensenhandel [1]. "
-            "De staatssecretaris antwoordde dat de bezetting van de AVIM weer op sterkte is [2]."
-        ),
-        citations=citations,
-        retrieved=[harbers, sp, other],
-        timings_ms={"retrieve": 12.0, "answer": 3.0},
-        settings_hash="abc123def456",
-    )
-
-
-def refusal_answer(question: str = "Wat vindt de Kamer van kernenergie?") -> Answer:
-    return Answer(
-        question=question,
-        answer="Op deze vraag geven de gevonden passages geen antwoord.",
-        refused=True,
-        retrieved=[make_passage(i, text=f"Dichtbije passage {i} over prostitutiebeleid.") for i in range(1, 6)],
-        settings_hash="abc123def456",
-    )
-
-
-class FakeAnswerer:
-    """Stands in for rag.answer.Answerer: replies from a queue (answers or exceptions), records calls."""
-
-    FACETS = {
-        "parties": ["CDA", "ChristenUnie", "D66", "SP", "VVD"],
-        "speakers": ["Harbers", "Segers", "Van Nispen"],
-        "documents": [
-            {"doc_id": "kst-28638-163", "source_file": "000_528fd6ff245c8aa8.txt",
-             "title": "Verslag van een algemeen overleg over mensenhandel", "date": "2018-09-27"},
-        ],
-        "date_min": "2017-02-16",
-        "date_max": "2024-05-01",
-    }
-
-    def __init__(self, replies: Sequence[Answer | Exception] = ()) -> None:
-        self.replies: deque = deque(replies)
-        self.calls: list[dict] = []
-        self.lock = threading.Lock()
-
-    def _next(self, kind: str, question: str, history, filters) -> Answer:
-        with self.lock:
-            self.calls.append({"kind": kind, "question": question, "history": list(history), "filters": filters})
-            reply = self.replies.popleft() if self.replies else capacity_answer(question)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply.model_copy(update={"question": question})
-
-    def answer(self, question: str, *, history=(), filters: Filters | None = None) -> Answer:
-        return self._next("answer", question, history, filters)
-
-    def stream(self, question: str, *, history=(), filters: Filters | None = None) -> Iterator[AnswerUpdate]:
-        final = self._next("stream", question, history, filters)
-        words = final.answer.split(" ")
-        half = " ".join(words[: len(words) // 2])
-        yield AnswerUpdate(text=half)
-        yield AnswerUpdate(text=final.answer)
-        yield AnswerUpdate(text=final.answer, final=final)
-
-    def facets(self) -> dict:
-        return self.FACETS
-
-
-def make_settings(tmp_path: Path, **app) -> Settings:
-    return Settings(
-        paths=PathSettings(
-            corpus_dir=tmp_path / "corpus",
-            index_dir=tmp_path / "index",
-            feedback_path=tmp_path / "feedback" / "feedback.jsonl",
-            eval_dir=tmp_path / "eval",
-        ),
-        app=AppSettings(**app),
-        _env_file=None,
-    )
 
 
 # --- chat handlers ------------------------------------------------------------------------------
@@ -471,7 +325,7 @@ def test_eval_tab_drops_external_images(tmp_path):
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("api"), allowed_origins=["https://intranet.example"])
+    settings = make_settings(tmp_path_factory.mktemp("api"), app={"allowed_origins": ["https://intranet.example"]})
     answerer = FakeAnswerer()
     with TestClient(create_server(settings, answerer)) as client:
         client.answerer = answerer
@@ -536,6 +390,40 @@ def test_api_ask_without_index_is_503_with_the_fix(tmp_path):
     assert (response.status_code, "python -m ingest build" in response.json()["error"]) == (503, True)
 
 
+def test_api_ask_checks_the_question_before_the_missing_index(tmp_path):
+    server = create_server(make_settings(tmp_path), FakeAnswerer())
+    server.state.handlers.answerer = None
+    server.state.handlers.unavailable = IndexMissingError("Geen index gevonden; bouw die met `python -m ingest build`.")
+    response = TestClient(server).post("/api/ask", json={"question": "  "})
+    assert (response.status_code, "De vraag is leeg" in response.json()["error"]) == (400, True)
+
+
+def test_chat_checks_the_question_before_the_missing_index(settings):
+    handlers = ChatHandlers(None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`."))
+    html = final_chat(handlers, "  ")[0][-1]["content"]
+    assert "De vraag is leeg" in html
+
+
+@pytest.fixture(scope="module")
+def no_chroma_server(tmp_path_factory):
+    """The real app, loading its own answerer, configured for a Chroma server that does not run: (settings, app)."""
+    settings = make_settings(tmp_path_factory.mktemp("nochroma"), chroma={"host": "127.0.0.1", "port": free_port()})
+    return settings, create_server(settings)
+
+
+def test_app_without_chroma_server_answers_503_naming_it(no_chroma_server):
+    settings, server = no_chroma_server
+    response = TestClient(server).post("/api/ask", json={"question": "Wat zei de SP?"})
+    error = response.json()["error"]
+    assert (response.status_code, f"127.0.0.1:{settings.chroma.port}" in error, "chroma run" in error) == (503, True, True)
+
+
+def test_app_without_chroma_server_shows_it_in_the_chat(no_chroma_server):
+    _, server = no_chroma_server
+    html = final_chat(server.state.handlers, "Wat zei de SP?")[0][-1]["content"]
+    assert "chroma run" in html
+
+
 class BlockingAnswerer(FakeAnswerer):
     """Holds every answer until released, to fill the answering slots."""
 
@@ -552,7 +440,7 @@ class BlockingAnswerer(FakeAnswerer):
 
 def test_api_ask_is_429_when_the_queue_is_full(tmp_path):
     answerer = BlockingAnswerer()
-    server = create_server(make_settings(tmp_path, concurrency=1), answerer, api_max_waiting=0)
+    server = create_server(make_settings(tmp_path, app={"concurrency": 1}), answerer, api_max_waiting=0)
     with TestClient(server) as client:
         first = threading.Thread(target=client.post, args=("/api/ask",), kwargs={"json": {"question": "Een?"}})
         first.start()
@@ -621,7 +509,7 @@ def test_chat_page_is_served(api):
 
 @pytest.fixture(scope="module")
 def basic_auth(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("auth"), auth_username="ambtenaar", auth_password="geheim")
+    settings = make_settings(tmp_path_factory.mktemp("auth"), app={"auth_username": "ambtenaar", "auth_password": "geheim"})
     with TestClient(create_server(settings, FakeAnswerer())) as client:
         yield client
 
@@ -656,7 +544,7 @@ def test_basic_auth_lets_the_chat_page_load(basic_auth):
 
 @pytest.fixture(scope="module")
 def header_auth(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("hdr"), trusted_user_header="X-Remote-User")
+    settings = make_settings(tmp_path_factory.mktemp("hdr"), app={"trusted_user_header": "X-Remote-User"})
     with TestClient(create_server(settings, FakeAnswerer())) as client:
         yield client
 
@@ -682,22 +570,12 @@ def test_api_error_body_is_json(api):
 # --- python app.py --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_app_builds_the_index_when_there_is_none(tmp_path):
-    import app
-    from kamerbron.settings import EmbeddingSettings
-
-    settings = Settings(
-        paths=PathSettings(corpus_dir=Path(__file__).resolve().parent.parent / "data" / "corpus",
-                           index_dir=tmp_path / "index", feedback_path=tmp_path / "f.jsonl", eval_dir=tmp_path / "eval"),
-        embedding=EmbeddingSettings(backend="hash"),
-        _env_file=None,
-    )
-    answerer = app.load_or_build_answerer(settings)
+    answerer = app.load_or_build_answerer(make_settings(tmp_path))
     assert answerer.facets()["documents"] != []
 
 
 def test_card_does_not_repeat_a_date_the_title_already_holds():
-    from webui.render import _doc_line
-
     line = _doc_line("Verslag van een algemeen overleg, gehouden op 27 september 2018", "2018-09-27", "")
     assert line.count("27 september 2018") == 1

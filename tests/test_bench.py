@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from eval import bench
-from eval.synthetic import copy_prefix, file_state, perturb, synthetic_corpus
-from tests.conftest import ROOT
+from bench.__main__ import build_parser
+from bench.embedding import StoredVectorEmbedder, index_vectors
+from bench.llamaindex import llama_embedding
+from bench.machine import dir_size_mb, machine_info
+from bench.measure import percentile, summarise_ms
+from bench.queries import bench_queries
+from bench.report import render
+from bench.run import run_bench
+from bench.synthetic import copy_prefix, file_state, perturb, synthetic_corpus
+from eval.dataset import load_eval_set
+from kamerbron.embed import HashEmbedder
+from kamerbron.records import Filters
+from kamerbron.store import IndexStore, chunk_to_metadata, metadata_to_chunk
+from rag import index as index_module
+from rag.index import LoadedIndex
+from tests.conftest import ROOT, make_settings
 
 EVAL_SET = ROOT / "eval" / "data" / "kamerbron_eval_v1.jsonl"
 
 
 @pytest.fixture(scope="module")
 def seed(corpus_index):
-    from kamerbron.store import IndexStore
-
     settings, _ = corpus_index
     index = IndexStore(settings).load()
-    return index.chunks, bench.index_vectors(index)
+    return index.chunks, index_vectors(index)
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +99,6 @@ def test_copies_shift_dates(seed, tripled):
 
 
 def test_content_hash_follows_the_embedded_text(tripled):
-    import hashlib
-
     chunk = tripled[0][-1]
     assert chunk.content_hash == hashlib.sha256(chunk.embed_text.encode()).hexdigest()
 
@@ -111,51 +123,45 @@ def test_file_state_counts_chunks_per_file(seed):
 
 
 def test_percentile_interpolates():
-    assert bench.percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
+    assert percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
 
 
 def test_percentile_of_nothing_is_none():
-    assert bench.percentile([], 95) is None
+    assert percentile([], 95) is None
 
 
 def test_p95_of_hundred_values():
-    assert bench.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+    assert percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
 
 
 def test_summarise_ms_has_p50_and_p95():
-    assert bench.summarise_ms([1.0, 2.0, 3.0]) == {"n": 3, "p50": 2.0, "p95": 2.9, "mean": 2.0}
+    assert summarise_ms([1.0, 2.0, 3.0]) == {"n": 3, "p50": 2.0, "p95": 2.9, "mean": 2.0}
 
 
 def test_dir_size_counts_files(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 2**20)
-    assert bench.dir_size_mb(tmp_path) == 1.0
+    assert dir_size_mb(tmp_path) == 1.0
 
 
 def test_machine_info_names_the_cpu():
-    assert bench.machine_info()["cores"] >= 1
+    assert machine_info()["cores"] >= 1
 
 
 def test_llama_embedding_wraps_our_embedder():
-    from kamerbron.embed import HashEmbedder
-
     embedder = HashEmbedder(16)
-    wrapped = bench.llama_embedding(embedder)
+    wrapped = llama_embedding(embedder)
     assert wrapped.get_query_embedding("politie") == pytest.approx(embedder.embed_query("politie").tolist())
 
 
 def test_follow_up_questions_are_condensed():
-    from eval.dataset import load_eval_set
-
     items = [i for i in load_eval_set(EVAL_SET, corpus_dir=ROOT / "data" / "corpus") if i.history][:1]
-    assert bench.bench_queries(items)[0].question != items[0].question
+    assert bench_queries(items)[0].question != items[0].question
 
 
 def test_stored_vector_embedder_reuses_vectors(corpus_index, seed):
-    from kamerbron.embed import HashEmbedder
-
     settings, _ = corpus_index
     calls = []
-    embedder = bench.StoredVectorEmbedder(settings, lambda: calls.append(1) or HashEmbedder(settings.embedding.dim))
+    embedder = StoredVectorEmbedder(settings, lambda: calls.append(1) or HashEmbedder(settings.embedding.dim))
     vectors = embedder.embed_passages([c.embed_text for c in seed[0][:5]])
     assert (np.allclose(vectors, seed[1][:5]), embedder.hits, calls) == (True, 5, [])
 
@@ -165,11 +171,9 @@ def test_stored_vector_embedder_reuses_vectors(corpus_index, seed):
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
-    from tests.conftest import make_settings
-
     tmp = tmp_path_factory.mktemp("bench")
     settings = make_settings(tmp)
-    result, path = bench.run_bench(
+    result, path = run_bench(
         settings, out_dir=tmp / "out", docs_json=tmp / "docs" / "benchmark.json", set_path=EVAL_SET, limit=4, log=lambda _: None
     )
     return result, path, tmp
@@ -208,14 +212,12 @@ def test_comparison_updates_docs_json(comparison):
 
 def test_comparison_renders_a_markdown_table(comparison):
     result, _, _ = comparison
-    assert "| Recall@5 |" in bench.render(result)
+    assert "| Recall@5 |" in render(result)
 
 
 def test_scale_run_reports_each_factor(tmp_path):
-    from tests.conftest import make_settings
-
     settings = make_settings(tmp_path)
-    result, _ = bench.run_bench(
+    result, _ = run_bench(
         settings, scales=(1, 2), out_dir=tmp_path / "out", docs_json=None, set_path=EVAL_SET, limit=2,
         isolate=False, log=lambda _: None,
     )
@@ -223,11 +225,27 @@ def test_scale_run_reports_each_factor(tmp_path):
     assert [(p["factor"], p["chunks"]) for p in points] == [(1, points[0]["chunks"]), (2, 2 * points[0]["chunks"])]
 
 
-def test_bench_subcommand_is_registered():
-    from eval.__main__ import build_parser
-
-    args = build_parser().parse_args(["bench", "--scale", "1", "10", "--queries", "5"])
+def test_bench_command_takes_scale_and_queries():
+    args = build_parser().parse_args(["--scale", "1", "10", "--queries", "5"])
     assert (args.scale, args.queries) == ([1, 10], 5)
+
+
+# The worker processes time the imports an app start pays, so their own modules must not import them.
+WORKER_MUST_NOT_PRELOAD = {
+    "bench.coldstart": ("rag", "kamerbron.store", "chromadb", "llama_index", "bm25s"),
+    "bench.scale_point": ("rag",),
+}
+
+
+@pytest.mark.parametrize("module", sorted(WORKER_MUST_NOT_PRELOAD))
+def test_worker_module_leaves_what_it_times_unimported(module):
+    code = (
+        f"import sys, {module}\n"
+        f"names = {WORKER_MUST_NOT_PRELOAD[module]!r}\n"
+        "print(*sorted(m for m in sys.modules if any(m == n or m.startswith(n + '.') for n in names)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == []
 
 
 # ---------------------------------------------------------------- the index paths the scale curve changed
@@ -235,9 +253,6 @@ def test_bench_subcommand_is_registered():
 
 @pytest.fixture(scope="module")
 def loaded(corpus_index):
-    from kamerbron.store import IndexStore
-    from rag.index import LoadedIndex
-
     settings, _ = corpus_index
     return LoadedIndex(IndexStore(settings).load())
 
@@ -249,9 +264,6 @@ def _exact_top(index, vectors, query, mask, n):
 
 
 def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
-    from rag import index as index_module
-    from kamerbron.records import Filters
-
     monkeypatch.setattr(index_module, "DENSE_MAX_FETCH", 0)  # always the allow-list path
     filters = Filters(parties=["SP"])
     query = seed[1][3]
@@ -260,8 +272,6 @@ def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
 
 
 def test_broad_filter_keeps_nearest_passing_chunks(loaded, seed):
-    from kamerbron.records import Filters
-
     filters = Filters(doc_types=["debat"])
     query = seed[1][7]
     hits = [i for i, _ in loaded.dense_search(query, 5, filters)]
@@ -274,8 +284,6 @@ def test_dense_similarity_is_the_cosine(loaded, seed):
 
 
 def test_filtered_bm25_returns_only_passing_chunks_best_first(loaded):
-    from kamerbron.records import Filters
-
     filters = Filters(date_from="2018-01-01")
     hits = loaded.bm25_search("mensenhandel slachtoffers opvang", 20, filters)
     mask = loaded.filter_mask(filters)
@@ -291,8 +299,6 @@ def test_bm25_top_n_are_the_best_scores(loaded):
 
 
 def test_metadata_keeps_only_the_header_of_the_embedded_text(seed):
-    from kamerbron.store import chunk_to_metadata, metadata_to_chunk
-
     chunk = seed[0][0]
     meta = chunk_to_metadata(chunk)
     assert "embed_text" not in meta and metadata_to_chunk(chunk.chunk_id, chunk.text, meta) == chunk

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import socket
 import struct
 import threading
 import time
@@ -19,16 +18,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from gradio_client import Client
+from playwright.sync_api import sync_playwright
 
 from kamerbron.records import Answer
-from tests.test_app_handlers import (
-    CAPACITY_QUESTION,
-    CAPACITY_SENTENCE,
-    FakeAnswerer,
-    capacity_answer,
-    make_settings,
-    refusal_answer,
-)
+from tests.fakes.answerer import CAPACITY_QUESTION, CAPACITY_SENTENCE, FakeAnswerer, capacity_answer, refusal_answer
+from tests.fakes.ports import free_port
+from tests.fakes.settings import make_settings
 from webui.feedback import FeedbackStore
 from webui.server import create_server
 
@@ -69,18 +65,12 @@ def tiny_png(width: int = 60, height: int = 20) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The real app on 127.0.0.1:<free port>, with a ScriptedAnswerer and an evaluation report."""
     root = tmp_path_factory.mktemp("browser")
     intranet_port = free_port()
-    settings = make_settings(root, allowed_origins=[f"http://localhost:{intranet_port}"])
+    settings = make_settings(root, app={"allowed_origins": [f"http://localhost:{intranet_port}"]})
     run = settings.paths.eval_dir / "runs" / "2024-05-01T120000"
     run.mkdir(parents=True)
     (run / "recall.png").write_bytes(tiny_png())
@@ -144,8 +134,6 @@ def browser():
         pytest.fail(
             f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` (the browser tests need it)."
         )
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -364,8 +352,6 @@ def test_no_request_leaves_the_app_host(page, live):
 
 
 def test_gradio_client_can_call_the_named_endpoint(live):
-    from gradio_client import Client
-
     client = Client(live.base_url, verbose=False)
     try:
         result = client.predict(CAPACITY_QUESTION, [], {"parties": ["SP"]}, api_name="/ask")
@@ -375,8 +361,6 @@ def test_gradio_client_can_call_the_named_endpoint(live):
 
 
 def test_gradio_client_gets_the_dutch_message_for_a_too_long_question(live):
-    from gradio_client import Client
-
     client = Client(live.base_url, verbose=False)
     try:
         with pytest.raises(Exception, match="De vraag is te lang"):

@@ -1,10 +1,18 @@
 """Incremental and safe index builds, on a two-file corpus in tmp_path."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from ingest.build import build_index
 from kamerbron.embed import HashEmbedder
+from kamerbron.errors import DocumentParseError
 from kamerbron.store import IndexStore
+from tests.fakes.settings import ROOT
 
 DEBATE = """Voorzitter: Van Oosten
 
@@ -134,8 +142,6 @@ def test_binary_file_is_reported(corpus, settings):
 
 
 def test_missing_path_raises_clear_error(settings, tmp_path):
-    from kamerbron.errors import DocumentParseError
-
     with pytest.raises(DocumentParseError, match="no such file"):
         build_index([tmp_path / "nope"], settings, progress=False, embedder=CountingEmbedder())
 
@@ -170,14 +176,6 @@ build_index([Path(sys.argv[1])], Settings(), progress=False)
 
 def _kill_a_build_while_it_writes(corpus, settings, tmp_path):
     """Index a, b; add c; start a build in a subprocess and SIGKILL it halfway through writing."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from tests.conftest import ROOT
-
     _build(corpus, settings)
     (corpus / "c.txt").write_text(OTHER.replace("Segers", "Voordewind"), encoding="utf-8")
     marker = tmp_path / "marker"

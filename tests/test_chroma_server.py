@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.conftest import make_settings
+from ingest.build import build_index
+from kamerbron.records import Filters
+from kamerbron.store import IndexStore
+from rag.answer import Answerer
+from rag.retrieve import Retriever
+from tests.fakes.ports import free_port
+from tests.fakes.settings import make_settings
 
 CHROMA_CLI = Path(sys.executable).parent / "chroma"
 START_TIMEOUT_S = 30
@@ -64,15 +70,7 @@ Het wetsvoorstel regulering sekswerk regelt de vergunningplicht voor exploitante
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_until_up(port: int, process: subprocess.Popen) -> None:
-    import httpx
-
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -92,7 +90,7 @@ def chroma_server(tmp_path_factory):
     if not CHROMA_CLI.exists():
         pytest.skip(f"the chroma CLI is not installed at {CHROMA_CLI}")
     data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     log = open(data / "server.log", "wb")
     process = subprocess.Popen(
@@ -119,8 +117,6 @@ def _server_settings(tmp: Path, host: str, port: int, corpus: Path):
 @pytest.fixture(scope="module")
 def ingested(chroma_server, tmp_path_factory):
     """The two debates ingested into the server: (settings, BuildReport)."""
-    from ingest.build import build_index
-
     tmp = tmp_path_factory.mktemp("ingest-machine")
     corpus = tmp / "corpus"
     corpus.mkdir()
@@ -148,22 +144,16 @@ def test_ingest_writes_nothing_to_the_local_index_folder(ingested):
 
 
 def test_answerer_answers_from_the_server(app_settings):
-    from rag.answer import Answerer
-
     answer = Answerer(app_settings).answer("Hoeveel geld komt er extra voor de opvang van slachtoffers?")
     assert any(p.surname == "Jansen" and "miljoen" in p.text for p in answer.retrieved[:3])
 
 
 def test_bm25_is_rebuilt_from_the_server(app_settings):
-    from rag.retrieve import Retriever
-
     hits = Retriever(app_settings).retrieve("registratieplicht minimumleeftijd", mode="bm25")
     assert hits[0].surname == "Visser"
 
 
 def test_second_app_instance_sees_the_same_index(app_settings, tmp_path):
-    from rag.answer import Answerer
-
     first = Answerer(app_settings)
     other = Answerer(app_settings.model_copy(update={"paths": app_settings.paths.model_copy(update={"index_dir": tmp_path / "other"})}))
     question = "Wat wil de VVD voor sekswerkers?"
@@ -171,9 +161,6 @@ def test_second_app_instance_sees_the_same_index(app_settings, tmp_path):
 
 
 def test_chunks_rebuilt_from_the_server_equal_an_embedded_build(ingested, app_settings, tmp_path):
-    from ingest.build import build_index
-    from kamerbron.store import IndexStore
-
     settings, _ = ingested
     local = make_settings(tmp_path / "local", paths={"corpus_dir": settings.paths.corpus_dir})
     build_index([settings.paths.corpus_dir], local, progress=False)
@@ -181,25 +168,17 @@ def test_chunks_rebuilt_from_the_server_equal_an_embedded_build(ingested, app_se
 
 
 def test_filters_work_through_the_server(app_settings):
-    from kamerbron.records import Filters
-    from rag.retrieve import Retriever
-
     hits = Retriever(app_settings).retrieve("sekswerkers opvang", filters=Filters(parties=["sp"]))
     assert {p.party for p in hits if p.via == "hit"} == {"SP"}
 
 
 def test_unchanged_corpus_is_not_rewritten(ingested):
-    from ingest.build import build_index
-
     settings, first = ingested
     again = build_index([settings.paths.corpus_dir], settings, progress=False)
     assert (again.changed, again.generation) == (False, first.generation)
 
 
 def test_app_instance_sees_a_new_generation_after_reingest(ingested, chroma_server, tmp_path):
-    from ingest.build import build_index
-    from rag.answer import Answerer
-
     settings, _ = ingested
     corpus = tmp_path / "corpus"
     shutil.copytree(settings.paths.corpus_dir, corpus)

@@ -6,7 +6,7 @@ import pytest
 
 from rag.citations import StreamingCitationRenderer, resolve_citations, split_answer_sentences
 from rag.prompts import REFUSAL_SENTENCE
-from kamerbron.records import Passage
+from tests.fakes.records import make_passage
 
 SP = "002_d05e322e15ff4b92:14:0"
 VVD = "002_d05e322e15ff4b92:15:0"
@@ -14,23 +14,10 @@ MINISTER = "001_d19f5fabcea6e511:3:0"
 NEVER_RETRIEVED = "003_1ea1dffccdb504dc:9:0"
 
 
-def _passage(chunk_id: str, text: str, **fields) -> Passage:
-    doc_id, turn, part = chunk_id.split(":")
-    return Passage(
-        chunk_id=chunk_id,
-        doc_id=doc_id,
-        source_file=f"{doc_id}.txt",
-        turn_index=int(turn),
-        part=int(part),
-        text=text,
-        **fields,
-    )
-
-
 PASSAGES = [
-    _passage(
-        SP,
-        "Wij willen een vergunningplicht voor sekswerkers. Dat helpt tegen uitbuiting. De minister moet nu handelen.",
+    make_passage(
+        chunk_id=SP,
+        text="Wij willen een vergunningplicht voor sekswerkers. Dat helpt tegen uitbuiting. De minister moet nu handelen.",
         speaker="De heer Van Nispen",
         party="SP",
         role="kamerlid",
@@ -38,8 +25,8 @@ PASSAGES = [
         url="https://zoek.officielebekendmakingen.nl/kst-28638-157.html",
         doc_title="Verslag van een algemeen overleg",
     ),
-    _passage(VVD, "De VVD is tegen een pooierboete. Dat heb ik eerder gezegd.", party="VVD"),
-    _passage(MINISTER, "Het kabinet investeert 12 miljoen euro in de aanpak van mensenhandel."),
+    make_passage(chunk_id=VVD, text="De VVD is tegen een pooierboete. Dat heb ik eerder gezegd.", party="VVD"),
+    make_passage(chunk_id=MINISTER, text="Het kabinet investeert 12 miljoen euro in de aanpak van mensenhandel."),
 ]
 
 

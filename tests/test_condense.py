@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kamerbron.text import find_parties
-from rag.condense import condense_question, looks_like_follow_up
 from kamerbron.errors import LLMEndpointError
-from rag.llm import OpenAICompatibleLLM
 from kamerbron.settings import LLMSettings
-from tests.fake_openai import QueuedChatLLM, Reply, openai_server  # noqa: F401 - pytest fixture
+from kamerbron.text import find_parties
+from rag.condense import condense_heuristic, condense_question, looks_like_follow_up
+from rag.llm import OpenAICompatibleLLM
+from tests.fakes.llm import QueuedChatLLM
+from tests.fakes.openai_server import Reply
 
 SP_HISTORY = [("Wat zei de SP over de pooierboete?", "De SP is voor een pooierboete [1].")]
 
@@ -112,14 +113,10 @@ def test_llm_is_not_asked_without_history():
 
 
 def test_follow_up_with_its_own_verb_keeps_its_wording():
-    from rag.condense import condense_heuristic
-
     history = [("Hoeveel extra geld komt er jaarlijks bij voor het actieplan tegen mensenhandel?", "")]
     assert condense_heuristic("En vindt de SP dat genoeg?", history).startswith("Vindt de SP dat genoeg")
 
 
 def test_demonstrative_noun_gets_the_previous_topic():
-    from rag.condense import condense_heuristic
-
     history = [("Wie stelde in 2018 een taaltoets voor sekswerkers voor?", "")]
     assert "taaltoets" in condense_heuristic("En wat vond de staatssecretaris van dat voorstel?", history)

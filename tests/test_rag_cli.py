@@ -7,8 +7,11 @@ import sys
 
 import pytest
 
+from kamerbron.errors import ArgumentInvalidError, QuestionInvalidError, SettingsInvalidError
 from rag.__main__ import main
-from tests.conftest import ROOT, make_settings, write_small_index
+from tests.fakes.index import write_small_index
+from tests.fakes.ports import free_port
+from tests.fakes.settings import ROOT, make_settings
 
 
 @pytest.fixture
@@ -75,7 +78,36 @@ def test_batch_reports_a_bad_question_and_goes_on(cli_env, capsys, tmp_path):
 
 def test_empty_question_exits_2_with_message(cli_env, capsys):
     code, _, err = _run(capsys, "ask", "   ")
-    assert code == 2 and "leeg" in err
+    assert (code, err) == (QuestionInvalidError.exit_code, "kamerbron: De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel.\n")
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_empty_question_is_refused_before_the_index_is_opened(command, tmp_path, monkeypatch, capsys):
+    # a Chroma server that does not run: opening the index would end in exit code 9, not 2
+    monkeypatch.setenv("KAMERBRON_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("KAMERBRON_CHROMA_PORT", str(free_port()))
+    code, _, err = _run(capsys, command, "")
+    assert (code, "De vraag is leeg" in err) == (QuestionInvalidError.exit_code, True)
+
+
+def test_missing_question_asks_for_one(cli_env, capsys):
+    code, _, err = _run(capsys, "ask")
+    assert (code, err) == (ArgumentInvalidError.exit_code, "kamerbron: give a question, or --batch FILE\n")
+
+
+def test_malformed_date_is_an_argument_error(cli_env, capsys):
+    code, _, err = _run(capsys, "search", "politie", "--from", "16-02-2017")
+    assert (code, "--from takes a date like 2017-02-16" in err) == (ArgumentInvalidError.exit_code, True)
+
+
+def test_dates_in_the_wrong_order_are_an_argument_error(cli_env, capsys):
+    code, _, err = _run(capsys, "search", "politie", "--from", "2018-01-01", "--to", "2017-01-01")
+    assert (code, "De periode klopt niet" in err, "Traceback" in err) == (ArgumentInvalidError.exit_code, True, False)
+
+
+def test_missing_batch_file_is_an_argument_error(cli_env, capsys, tmp_path):
+    code, _, err = _run(capsys, "ask", "--batch", str(tmp_path / "geen.txt"))
+    assert (code, "does not exist" in err) == (ArgumentInvalidError.exit_code, True)
 
 
 def test_missing_index_says_how_to_build(tmp_path, monkeypatch, capsys):
@@ -87,7 +119,7 @@ def test_missing_index_says_how_to_build(tmp_path, monkeypatch, capsys):
 
 def test_k_out_of_range_is_rejected(cli_env, capsys):
     code, _, err = _run(capsys, "search", "politie", "--k", "0")
-    assert code == 2 and "--k" in err
+    assert (code, err) == (ArgumentInvalidError.exit_code, "kamerbron: --k must be between 1 and 100, got 0\n")
 
 
 def test_config_masks_secrets(monkeypatch, capsys):
@@ -104,7 +136,9 @@ def test_config_shows_collection_name(capsys):
 def test_invalid_setting_is_reported(monkeypatch, capsys):
     monkeypatch.setenv("KAMERBRON_RETRIEVAL_TOP_K", "veel")
     code, _, err = _run(capsys, "config")
-    assert code == 2 and "top_k" in err
+    assert (code, "kamerbron: KAMERBRON_RETRIEVAL_TOP_K must be a whole number, got 'veel'" in err) == (
+        SettingsInvalidError.exit_code, True,
+    )
 
 
 def test_module_runs_as_subprocess(cli_env):

@@ -21,13 +21,15 @@ from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from kamerbron.errors import (  # noqa: E402
+    ChromaUnreachableError,
     EmbeddingModelError,
     IndexMissingError,
     KamerbronError,
     LLMEndpointError,
     QuestionInvalidError,
 )
-from kamerbron.settings import Settings  # noqa: E402
+from kamerbron.settings import Settings, load_settings  # noqa: E402
+from rag.answer import Answerer  # noqa: E402
 from webui.api import AskGate, AskQueueFullError, AskRequestInvalidError, answer_payload  # noqa: E402
 from webui.chat import UNEXPECTED_ERROR, AnswererLike, ChatHandlers  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
@@ -305,7 +307,7 @@ def _status_for(error: KamerbronError) -> int:
         return 400
     if isinstance(error, AskQueueFullError):
         return 429
-    if isinstance(error, (IndexMissingError, EmbeddingModelError)):
+    if isinstance(error, (IndexMissingError, EmbeddingModelError, ChromaUnreachableError)):
         return 503
     if isinstance(error, LLMEndpointError):
         return 502
@@ -334,12 +336,10 @@ def widget_script() -> str:
 
 
 def load_answerer(settings: Settings) -> tuple[Any, KamerbronError | None]:
-    """The real Answerer, or (None, error) when it cannot load, e.g. without an index."""
-    from rag.answer import Answerer
-
+    """The real Answerer, or (None, error) when it cannot load: no index, no model, no Chroma server."""
     try:
         return Answerer(settings), None
-    except (IndexMissingError, EmbeddingModelError) as error:
+    except (IndexMissingError, EmbeddingModelError, ChromaUnreachableError) as error:
         log.error("answering unavailable: %s", error)
         return None, error
 
@@ -356,7 +356,7 @@ def create_server(
     Without an answerer the real one is loaded; if that fails (no index), the app still starts
     and every question gets the error's message (HTTP 503 on the API).
     """
-    settings = settings or Settings()
+    settings = settings or load_settings()
     unavailable: KamerbronError | None = None
     if answerer is None:
         answerer, unavailable = load_answerer(settings)

@@ -7,7 +7,7 @@ chat request, in order; every request body is recorded.
 
 Usage::
 
-    from tests.fake_openai import Reply, fake_openai_server
+    from tests.fakes.openai_server import Reply, fake_openai_server
 
     with fake_openai_server() as server:
         server.queue("Het antwoord [002_d05e322e15ff4b92:14:0].")
@@ -19,8 +19,8 @@ Usage::
         server.requests[0]["model"]       # the JSON body of the first chat request
         server.request_text(0)            # all message contents of that request, joined
 
-Or as a pytest fixture: ``from tests.fake_openai import openai_server`` in a test module, then
-take ``openai_server`` as an argument. A chat request that finds the queue empty gets HTTP 500
+Or as the pytest fixture ``openai_server`` (registered in tests/conftest.py): take it as an
+argument. A chat request that finds the queue empty gets HTTP 500
 with the message ``fake_openai: no reply queued``, so a test never passes on a reply it did not script.
 """
 
@@ -245,29 +245,3 @@ def openai_server() -> Iterator[FakeOpenAIServer]:
     """Pytest fixture: a fresh fake OpenAI server per test."""
     with fake_openai_server() as server:
         yield server
-
-
-class QueuedChatLLM:
-    """In-process fake of ``rag.llm.ChatLLM`` for code that takes an llm: replies from a queue.
-
-    A queued exception is raised instead of replying. ``calls`` records the messages of every call.
-    Streaming yields the reply in chunks of a few characters.
-    """
-
-    def __init__(self, *replies: str | Exception) -> None:
-        self.replies: deque[str | Exception] = deque(replies)
-        self.calls: list[list[dict[str, str]]] = []
-
-    def chat(self, messages: list[dict[str, str]]) -> str:
-        self.calls.append(messages)
-        if not self.replies:
-            raise AssertionError("QueuedChatLLM: no reply queued")
-        reply = self.replies.popleft()
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    def stream_chat(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        reply = self.chat(messages)
-        for i in range(0, len(reply), CHUNK_CHARS):
-            yield reply[i : i + CHUNK_CHARS]

@@ -14,6 +14,7 @@ WORDS = (
 
 
 def _bert_dir(folder: Path, *, num_labels: int | None = None) -> Path:
+    # heavy (torch): loaded only by the tests that build a model, not at collection
     from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,6 +37,7 @@ def _bert_dir(folder: Path, *, num_labels: int | None = None) -> Path:
 
 def tiny_sentence_transformer(folder: Path) -> Path:
     """A 32-dimensional sentence-transformers model saved at ``folder``."""
+    # heavy (torch): loaded only by the tests that build a model, not at collection
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 

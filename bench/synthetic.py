@@ -38,9 +38,17 @@ SYNONYMS = {
 _SWAP = {**SYNONYMS, **{v: k for k, v in SYNONYMS.items() if " " not in v}}
 _SWAP_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAP), key=len, reverse=True)) + r")\b")
 
+# Per copy, the share of sentences moved to another turn of the same document and the share of
+# synonym occurrences swapped: set by hand when the generator was written, enough that a copy's BM25
+# statistics differ from the original's while it stays on topic (docs/benchmark.md reports the 30%).
 SENTENCE_MOVE_SHARE = 0.3
 WORD_SWAP_SHARE = 0.5
-VECTOR_NOISE = 0.25  # norm of the perturbation of a unit vector: cosine to the original about 0.97
+# Norm of the perturbation of a unit vector, set by hand for a cosine to the original of
+# 1/sqrt(1 + 0.25**2), about 0.97 (a random direction is nearly orthogonal in 384 dimensions).
+VECTOR_NOISE = 0.25
+# A copy's dates move by up to ten years either way (set by hand), so copies spread over the years a
+# date filter selects instead of piling onto the real documents' dates.
+DATE_SHIFT_DAYS = 3650
 
 
 def copy_prefix(copy: int) -> str:
@@ -89,7 +97,7 @@ def _mixed_texts(chunks: list[Chunk], rng: random.Random) -> list[str]:
 def copy_document(chunks: list[Chunk], copy: int, rng: random.Random) -> list[Chunk]:
     """One synthetic copy of a document's chunks (all of one doc_id, in order)."""
     prefix = copy_prefix(copy)
-    days = rng.randint(-3650, 3650)
+    days = rng.randint(-DATE_SHIFT_DAYS, DATE_SHIFT_DAYS)
     surnames = {c.surname for c in chunks if c.surname}
     new_surname = {s: rng.choice(SURNAMES) for s in sorted(surnames)}
     parties = {c.party for c in chunks if c.party}
