@@ -17,6 +17,10 @@ Definitions (what the report's numbers mean):
   every ``[n]`` marker in the answer text has a citation numbered n, else 0.
 - refusal: a refusal is a positive; precision = correct refusals / refusals, recall = correct
   refusals / unanswerable items, ``wrongful_refusal_rate`` = refusals / answerable items.
+- ``who_first_line``: for a who-question with an expected speaker, 1 when the answer's first line
+  names that surname as a whole word (the person whose turn holds the evidence comes first).
+- ``silent_parties_named``: for an item listing ``silent_parties``, the share of those parties that
+  the answer names on a line saying the documents hold nothing from them ("niets", "nothing").
 - ``fact_recall``: share of required facts of which at least one variant occurs in the normalised
   answer (see ``normalize_text``); a variant matches from the start of a word, and a variant that
   starts or ends with a digit never matches inside a longer number.
@@ -65,6 +69,8 @@ ITEM_MEAN_METRICS = (
     "attribution_party",
     "fact_recall",
     "refusal_correct",
+    "who_first_line",
+    "silent_parties_named",
 )
 
 QuoteMatcher = Callable[[str, str], bool]
@@ -319,6 +325,25 @@ def attribution(
 
 
 CITATION_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def who_first_line(speaker: str | None, answer_text: str) -> float | None:
+    """1.0 when the answer's first line names the expected speaker (see the module docstring)."""
+    if not speaker:
+        return None
+    first = next((line for line in answer_text.splitlines() if line.strip()), "")
+    return float(_has_word(speaker, first))
+
+
+_NOTHING = re.compile(r"\b(?:niets|nothing|geen uitspraak|no statement)\b", re.I)
+
+
+def silent_parties_named(silent: Sequence[str], answer_text: str) -> float | None:
+    """Share of the silent parties that the answer names on a 'nothing found' line."""
+    if not silent:
+        return None
+    lines = [line for line in answer_text.splitlines() if _NOTHING.search(line)]
+    return sum(any(_has_word(party, line) for line in lines) for party in silent) / len(silent)
 
 
 def citation_markers(answer_text: str) -> set[int]:

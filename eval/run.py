@@ -159,6 +159,9 @@ def score_item(item: Any, answer: Answer, matcher: m.QuoteMatcher) -> dict[str, 
     facts = m.field(item, "facts", []) or []
     scores["fact_recall"] = m.fact_recall(facts, answer.answer) if answerable else None
     scores["refusal_correct"] = float(answer.refused == (not answerable))
+    kind = m.field(item, "kind", "")
+    scores["who_first_line"] = m.who_first_line(m.field(item, "speaker"), answer.answer) if kind == "who" else None
+    scores["silent_parties_named"] = m.silent_parties_named(m.field(item, "silent_parties", []) or [], answer.answer)
     return scores
 
 

@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ingest.chunk import chunk_document
-from kamerbron.records import Chunk
+from ingest.manifest import load_manifest
+from ingest.parse import parse_document
 from kamerbron.embed import Embedder, build_embedder
 from kamerbron.errors import DocumentParseError, KamerbronError
-from kamerbron.store import IndexStore
+from kamerbron.records import Chunk
 from kamerbron.settings import Settings
+from kamerbron.store import IndexStore, chunk_sentences
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class BuildReport:
     turns: int = 0
     chunks: int = 0
     embedded: int = 0
+    sentences_embedded: int = 0
     skipped: int = 0
     removed: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -74,18 +78,18 @@ def corpus_files(paths: list[Path]) -> list[Path]:
 def _progress(iterable, enabled: bool, **kwargs):
     if not enabled:
         return iterable
-    from tqdm import tqdm
-
     return tqdm(iterable, file=sys.stderr, **kwargs)
 
 
-def embed_in_batches(embedder: Embedder, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+def embed_in_batches(
+    embedder: Embedder, texts: list[str], batch_size: int, progress: bool, desc: str = "embedding"
+) -> np.ndarray:
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     batches = range(0, len(texts), batch_size)
     parts = [
         embedder.embed_passages(texts[i : i + batch_size])
-        for i in _progress(batches, progress, desc="embedding", unit="batch", total=len(batches))
+        for i in _progress(batches, progress, desc=desc, unit="batch", total=len(batches))
     ]
     return np.concatenate(parts)
 
@@ -99,9 +103,6 @@ def build_index(
     store: IndexStore | None = None,
 ) -> BuildReport:
     """Bring the index in line with the given corpus files; see the module docstring."""
-    from ingest.manifest import load_manifest
-    from ingest.parse import parse_document
-
     settings = settings or Settings()
     started = time.perf_counter()
     report = BuildReport()
@@ -143,7 +144,7 @@ def build_index(
         n["chunks"] for name, n in previous_files.items() if name not in file_state
     )
 
-    if previous is not None and file_state == previous_files:
+    if previous is not None and file_state == previous_files and store.has_sentences(previous):
         report.chunks = len(all_chunks)
         report.skipped = len(all_chunks)
         report.generation = previous.generation
@@ -165,10 +166,25 @@ def build_index(
     report.embedded = len(todo)
     report.skipped = len(all_chunks) - len(todo)
 
+    # sentence vectors for sentence-level evidence in answers, reused by sentence text
+    t0 = time.perf_counter()
+    sentences = chunk_sentences(all_chunks)
+    sentence_vectors = store.stored_sentence_vectors(previous, set(sentences))
+    new_keys = sorted((k for k in sentences if k not in sentence_vectors), key=lambda k: len(sentences[k]))
+    if new_keys:
+        embedder = embedder or build_embedder(settings)
+        # sorted by length, so each batch pads little
+        fresh = embed_in_batches(
+            embedder, [sentences[k] for k in new_keys], settings.embedding.batch_size, progress, desc="sentences"
+        )
+        sentence_vectors.update(zip(new_keys, fresh))
+    report.seconds_embed += time.perf_counter() - t0
+    report.sentences_embedded = len(new_keys)
+
     t0 = time.perf_counter()
     all_chunks.sort(key=lambda c: (c.source_file, c.turn_index, c.part))
     vectors = np.stack([stored[c.content_hash] for c in all_chunks]) if all_chunks else np.zeros((0, 1))
-    state = store.write_generation(all_chunks, vectors, file_state)
+    state = store.write_generation(all_chunks, vectors, file_state, sentence_vectors)
     report.seconds_index = time.perf_counter() - t0
     report.generation = state.generation
     report.changed = True

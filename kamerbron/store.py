@@ -12,6 +12,7 @@ index is rebuilt from the documents in Chroma, so every app instance reads one s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,10 +30,11 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from kamerbron.analyzer import ANALYZER_VERSION, Analyzer, build_bm25
-from kamerbron.errors import IndexMissingError
+from kamerbron.errors import ChromaUnreachableError, IndexMissingError
 from kamerbron.fingerprint import collection_name, index_shape
 from kamerbron.records import Chunk
 from kamerbron.settings import Settings
+from kamerbron.text import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,21 @@ PAGE_SIZE = 5000
 
 
 def chroma_client(settings: Settings):
+    """The Chroma client: the server in settings.chroma, or the embedded store under paths.index_dir.
+
+    Raises ChromaUnreachableError naming host:port and how to start a server when it does not answer.
+    """
     config = ChromaConfig(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma.host:
-        return chromadb.HttpClient(
-            host=settings.chroma.host, port=settings.chroma.port, ssl=settings.chroma.ssl, settings=config
-        )
+        host, port = settings.chroma.host, settings.chroma.port
+        try:
+            return chromadb.HttpClient(host=host, port=port, ssl=settings.chroma.ssl, settings=config)
+        except ValueError as error:  # chromadb's own wording for a refused or failed connection
+            raise ChromaUnreachableError(
+                f"Cannot reach the Chroma server at {host}:{port} ({error}). Start one with "
+                f"`chroma run --path data/chroma --host {host} --port {port}`, correct KAMERBRON_CHROMA_HOST "
+                "and KAMERBRON_CHROMA_PORT, or unset KAMERBRON_CHROMA_HOST to use the embedded store."
+            ) from None
     path = Path(settings.paths.index_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=config)
@@ -85,6 +97,19 @@ def metadata_to_chunk(chunk_id: str, text: str, meta: dict) -> Chunk:
     fields["embed_text"] = meta["embed_text"] if "embed_text" in meta else meta.get("embed_header", "") + text
     fields["replies_to"] = json.loads(meta.get("replies_to") or "[]")
     return Chunk(chunk_id=chunk_id, text=text, **fields)
+
+
+SENTENCES_SUFFIX = "_sentences"
+
+
+def sentence_key(sentence: str) -> str:
+    """Stable id of a passage sentence: the same sentence text always has the same vector."""
+    return hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:24]
+
+
+def chunk_sentences(chunks: list[Chunk]) -> dict[str, str]:
+    """The unique sentences of the chunks' passages, by ``sentence_key``."""
+    return {sentence_key(s): s for c in chunks for s in split_sentences(c.text)}
 
 
 def page_through(collection, include: list[str]) -> Iterator[tuple[str, dict, object, object]]:
@@ -139,6 +164,7 @@ class StoredIndex:
     bm25: object
     analyzer: Analyzer
     collection: object
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -200,7 +226,10 @@ class IndexStore:
         else:
             chunks = self._chunks_from_chroma(state.generation)
             bm25 = build_bm25(chunks, analyzer)
-        return StoredIndex(state, chunks, bm25, analyzer, self.client.get_collection(state.generation))
+        return StoredIndex(
+            state, chunks, bm25, analyzer, self.client.get_collection(state.generation),
+            self.stored_sentence_vectors(state, None),
+        )
 
     def _chunks_from_chroma(self, generation: str) -> list[Chunk]:
         collection = self.client.get_collection(generation)
@@ -231,6 +260,34 @@ class IndexStore:
                     wanted.discard(h)
         return found
 
+    def has_sentences(self, state: IndexState) -> bool:
+        """Whether a generation has its sentence vectors (generations built before them do not)."""
+        try:
+            self.client.get_collection(state.generation + SENTENCES_SUFFIX)
+        except Exception:  # chromadb raises its own NotFound types, which differ across versions
+            return False
+        return True
+
+    def stored_sentence_vectors(self, state: IndexState | None, keys: set[str] | None) -> dict[str, np.ndarray]:
+        """Sentence vectors by ``sentence_key`` from the generations with this embedding (all when
+        ``keys`` is None): an unchanged sentence is never embedded twice."""
+        wanted = None if keys is None else set(keys)
+        found: dict[str, np.ndarray] = {}
+        generations = [state.generation] if (keys is None and state) else self._generations_with_same_embedding(state)
+        for generation in generations:
+            if wanted is not None and not wanted:
+                break
+            try:
+                collection = self.client.get_collection(generation + SENTENCES_SUFFIX)
+            except Exception:  # a generation built before sentence vectors existed has none
+                continue
+            for key, _, _, vector in page_through(collection, ["embeddings"]):
+                if wanted is None or key in wanted:
+                    found[key] = np.asarray(vector, dtype=np.float32)
+                    if wanted is not None:
+                        wanted.discard(key)
+        return found
+
     def _generations_with_same_embedding(self, state: IndexState | None) -> list[str]:
         keys = ("embedding_backend", "embedding_model", "embedding_dim", "passage_prefix")
         mine = {k: index_shape(self.settings).get(k) for k in keys}
@@ -249,7 +306,13 @@ class IndexStore:
 
     # -- writing
 
-    def write_generation(self, chunks: list[Chunk], vectors: np.ndarray, files: dict[str, dict]) -> IndexState:
+    def write_generation(
+        self,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        files: dict[str, dict],
+        sentence_vectors: dict[str, np.ndarray] | None = None,
+    ) -> IndexState:
         """Write a complete new generation aside, then switch the pointer to it."""
         previous = self.current_state()
         number = int(previous.generation.rsplit("_g", 1)[1]) + 1 if previous else 1
@@ -267,6 +330,13 @@ class IndexStore:
                 node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
                 nodes.append(node)
             store.add(nodes)
+
+        if sentence_vectors:
+            sentences = self.client.create_collection(generation + SENTENCES_SUFFIX, metadata={"hnsw:space": "cosine"})
+            keys = sorted(sentence_vectors)
+            for start in range(0, len(keys), WRITE_BATCH):
+                batch = keys[start : start + WRITE_BATCH]
+                sentences.add(ids=batch, embeddings=np.stack([sentence_vectors[k] for k in batch]))
 
         state = IndexState(generation=generation, files=files, built_at=time.time(), shape=index_shape(self.settings))
         if self.embedded:
@@ -288,10 +358,11 @@ class IndexStore:
         return state
 
     def _drop_generation(self, generation: str) -> None:
-        try:
-            self.client.delete_collection(generation)
-        except Exception:
-            pass
+        for name in (generation, generation + SENTENCES_SUFFIX):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # already gone: nothing to drop
+                pass
         if self.embedded:
             shutil.rmtree(self._generation_dir(generation), ignore_errors=True)
             shutil.rmtree(self._generation_dir(generation + ".tmp"), ignore_errors=True)
@@ -300,5 +371,5 @@ class IndexStore:
         prefix = f"{self.base}_g"
         for collection in self.client.list_collections():
             name = collection if isinstance(collection, str) else collection.name
-            if name.startswith(prefix) and name not in keep:
+            if name.startswith(prefix) and name.removesuffix(SENTENCES_SUFFIX) not in keep:
                 self._drop_generation(name)

@@ -10,7 +10,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 
 from kamerbron.errors import LLMEndpointError, QuestionInvalidError
-from rag.extractive import ExtractiveComposer
+from rag.compose import ExtractiveComposer
+from rag.evidence import EvidenceFinder, default_ranker
 from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from rag.retrieve import Retriever
 from kamerbron.settings import Settings
@@ -63,14 +64,22 @@ class Answerer:
 
             llm = build_llm(self.settings)
         self.llm = llm
-        self.composer = ExtractiveComposer(
-            self.retriever.index.analyzer,
-            self.retriever.index.idf,
-            self.retriever.index.max_idf(),
-            max_sentences=self.settings.answer.max_sentences,
-            refusal_threshold=self.settings.answer.refusal_threshold,
-        )
+        self._composer: ExtractiveComposer | None = None
         self.settings_hash = settings_hash(self.settings)
+
+    @property
+    def composer(self) -> ExtractiveComposer:
+        """The extractive composer; its learned ranker is read on first use (training runs without it)."""
+        if self._composer is None:
+            ranker = default_ranker()
+            threshold = self.settings.answer.refusal_threshold
+            finder = EvidenceFinder(self.retriever.index, lambda text: self.retriever.embedder.embed_query(text), ranker)
+            self._composer = ExtractiveComposer(
+                finder,
+                max_sentences=self.settings.answer.max_sentences,
+                refusal_threshold=ranker.threshold if threshold is None else threshold,
+            )
+        return self._composer
 
     @property
     def use_llm(self) -> bool:
@@ -132,8 +141,9 @@ class Answerer:
         yield AnswerUpdate(text=answer.answer, final=answer)
 
     def _extractive(self, question: str, passages: list[Passage], answer: Answer) -> None:
-        text, citations, refused = self.composer.compose(question, passages)
-        answer.answer, answer.citations, answer.refused, answer.backend = text, citations, refused, "extractive"
+        composition = self.composer.compose(question, passages, self.retriever.last_query_vector)
+        answer.answer, answer.citations = composition.text, composition.citations
+        answer.refused, answer.backend = composition.refused, "extractive"
 
     def _stream_llm(self, question: str, passages: list[Passage], history, answer: Answer) -> Iterator[AnswerUpdate]:
         from rag.generate import stream_generate

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from kamerbron.records import Chunk, Filters
-from kamerbron.store import StoredIndex
+from kamerbron.store import StoredIndex, sentence_key
 
 # Filtered dense search (see LoadedIndex.dense_search): nearest neighbours fetched per wanted hit,
 # relative to the share of chunks that pass the filter, and the most fetched before searching
@@ -28,6 +28,7 @@ class LoadedIndex:
         self.collection = stored.collection
         self.bm25 = stored.bm25
         self.analyzer = stored.analyzer
+        self.sentence_vectors = stored.sentence_vectors
         self._df: np.ndarray | None = None
         self.position = {c.chunk_id: i for i, c in enumerate(chunks)}
         self.by_turn: dict[tuple[str, int], list[int]] = {}
@@ -151,6 +152,10 @@ class LoadedIndex:
         return float(np.log(1.0 + (n + 0.5) / 0.5))
 
     # -- catalogue
+
+    def sentence_vector(self, sentence: str) -> np.ndarray | None:
+        """The stored vector of one passage sentence (as split by ``split_sentences``), or None."""
+        return self.sentence_vectors.get(sentence_key(sentence))
 
     def turn_chunks(self, doc_id: str, turn_index: int) -> list[Chunk]:
         return [self.chunks[i] for i in self.by_turn.get((doc_id, turn_index), [])]

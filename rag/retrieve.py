@@ -125,6 +125,8 @@ class Retriever:
         if reranker is None and self.settings.retrieval.reranker_model:
             self.reranker = CrossEncoderReranker(self.settings.retrieval.reranker_model, self.settings.embedding.device)
         self.last_timings_ms: dict[str, float] = {}
+        # the last question's vector, so the answer stage scores sentences without embedding it again
+        self.last_query_vector = None
         # surnames long enough not to be ordinary words ("Kuik" yes; a two-letter name would match noise)
         self._surnames = surname_pattern([c.surname for c in self.index.chunks if len(c.surname) > 3])
 
@@ -146,9 +148,11 @@ class Retriever:
 
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
+        self.last_query_vector = None
         if mode in ("hybrid", "dense"):
             t0 = time.perf_counter()
             vector = self.embedder.embed_query(query)
+            self.last_query_vector = vector
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
             dense = index.dense_search(vector, cfg.candidates, filters)

@@ -1,0 +1,332 @@
+"""The extractive answer: composed from verbatim sentences of the retrieved passages, shaped by
+the kind of question, each quote attributed (speaker, party, role, date) and cited.
+
+No model writes text here. Every content sentence is a verbatim quote of a cited passage; only
+the framing ("Mevrouw Kuik (CDA) zei op 27 september 2018:") comes from the passage's metadata,
+in English when the question is English.
+
+- Who-questions: the first line names the person whose own turn holds the best evidence; someone
+  who only mentions or questions an idea is scored down by the ranker (``who_x_member``,
+  ``who_x_proposes`` against ``who_x_gov``).
+- What the government answered a party: the party's question sentence, then the government's
+  answer, both cited, through the question <-> answer links. An answer that only refers elsewhere
+  ("heb ik onder 2 en 3 reeds beantwoord") is followed to the answers it names; when the documents
+  hold the party's question but no answer, the answer says exactly that.
+- Comparisons: one line per party, and an explicit line for a party named in the question that
+  said nothing on it.
+- Quantities and dates: the sentence holding a number or date comes first.
+- Refusal: the learned answerability of the evidence (``rag/sentence_ranker.json``), and what the
+  question pins down (a year, a named body, a party, a number) must be covered by the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kamerbron.records import Citation, Passage
+from kamerbron.text import GOVERNMENT_ROLES, format_date
+from rag.evidence import REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
+from rag.prompts import REFUSAL_SENTENCE
+
+# Further sentences join the answer when their odds of being better evidence than the best one
+# are at least this (exp of the score difference); a second and third passage need a stronger
+# case than more of the first. Chosen on held-out folds
+# of the evaluation set together with the ranker (see eval/ranker_report.json).
+MORE_SAME_PASSAGE = 0.5
+MORE_OTHER_PASSAGE = 0.7
+MAX_PASSAGES = 3
+MAX_PER_PASSAGE = 2
+# A party in a comparison counts as heard when its best sentence scores at least this share of
+# the best sentence overall; below it the party gets the "nothing found" line.
+PARTY_EVIDENCE_SHARE = 0.35
+# A quantity question without a number in its best sentences takes the best sentence that holds
+# one, when that is at least this strong next to the best; otherwise the number is not there.
+NUMBER_SHARE = 0.2
+_SECTION_REFERENCE = re.compile(r"\bonder\s+(\d+)(?:\s*(?:,|en)\s*(\d+))*", re.I)
+
+
+@dataclass
+class Composition:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    confidence: float = 0.0
+    evidence: Evidence | None = None
+    reason: str = ""
+
+
+def _relative(s: Sentence, best: Sentence) -> float:
+    """How strong ``s`` is next to the best sentence: exp of the ranking-score difference, in (0, 1]."""
+    return float(np.exp(min(s.score - best.score, 0.0)))
+
+
+def speaker_label(p: Passage, english: bool = False) -> str:
+    """'Mevrouw Kuik (CDA)', 'Staatssecretaris Harbers', 'De leden van de SP-fractie'."""
+    who = p.speaker or ("the document" if english else "Het document")
+    if p.role == "fractie":
+        return f"The members of the {p.party} group" if english else f"De {who}"
+    if p.party:
+        return f"{who} ({p.party})"
+    return who
+
+
+def attribution(p: Passage, english: bool = False) -> str:
+    """'Minister Blok antwoordde op 16 februari 2017' / 'De heer Van Nispen (SP) zei op ...'."""
+    who = speaker_label(p, english)
+    government = p.role in GOVERNMENT_ROLES
+    if english:
+        verb = "asked" if p.role == "fractie" else "replied" if government and p.replies_to else "said"
+        if p.doc_type == "brief":
+            verb = "wrote"
+    else:
+        verb = "zei"
+        if p.role == "fractie":
+            verb = "schreven"
+        elif government and p.replies_to:
+            verb = "antwoordde"
+        elif p.doc_type in ("brief", "schriftelijk_overleg"):
+            verb = "schreef"
+    date = format_date(p.date, english)
+    return f"{who} {verb} {'on' if english else 'op'} {date}" if date else f"{who} {verb}"
+
+
+class ExtractiveComposer:
+    """Finds the evidence sentences of a question's passages and writes the cited answer."""
+
+    def __init__(self, finder: EvidenceFinder, *, max_sentences: int = 4, refusal_threshold: float = 0.3):
+        self.finder = finder
+        self.max_sentences = max_sentences
+        self.refusal_threshold = refusal_threshold
+
+    # ------------------------------------------------------------ entry
+
+    def compose(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> Composition:
+        if not passages:
+            return Composition(REFUSAL_SENTENCE, refused=True)
+        evidence = self.finder.find(question, passages, query_vector)
+        ranked = [s for s in evidence.ranked() if not passages[s.passage_index].procedural]
+        if not ranked:
+            return Composition(REFUSAL_SENTENCE, refused=True, evidence=evidence)
+        q = evidence.profile
+        confidence = self.finder.answerability(evidence)
+        if confidence < self.refusal_threshold:
+            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="weak")
+
+        if q.compare:
+            lines = self._compare(q, passages, ranked)
+        elif q.gov_answer:
+            lines = self._government_answer(q, passages, ranked)
+        else:
+            lines = self._plain(q, passages, ranked)
+        if lines is None:
+            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match")
+        missing = self._missing_pin(q, passages, lines)
+        if missing:
+            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason=missing)
+        text, citations = self._render(lines, passages, q.english)
+        return Composition(text, citations, False, confidence, evidence)
+
+    # ------------------------------------------------------------ kinds of answer
+
+    def _plain(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+        ranked = self._pinned_first(q, passages, ranked)
+        if ranked is None:
+            return None
+        chosen = self._select(ranked, passages)
+        if q.quantity:
+            chosen = self._with_number(chosen, ranked)
+            if chosen is None:
+                return None
+        if q.quantity or q.when:
+            # the sentence holding the asked number or date comes first
+            key = "want_number" if q.quantity else "want_date"
+            chosen.sort(key=lambda s: -s.features[key])
+        return self._group(chosen, passages)
+
+    def _government_answer(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+        """The party's question, then the government's answer to it (following references)."""
+        gov = [s for s in ranked if passages[s.passage_index].role in GOVERNMENT_ROLES]
+        answers = [s for s in gov if not REFERS_ELSEWHERE.search(s.text) and not s.features["restated"]]
+        asked = [
+            s for s in ranked
+            if passages[s.passage_index].role in ("fractie", "kamerlid")
+            and (not q.parties or passages[s.passage_index].party in q.parties)
+        ]  # fmt: skip
+        question_line = None
+        if q.parties and asked:
+            best_q = max(asked, key=lambda s: (s.features["question_mark"], s.score))
+            question_line = Line(best_q.passage_index, [best_q])
+        # prefer answers linked to the party's question turn
+        if question_line is not None:
+            qp = passages[question_line.passage_index]
+            linked = [
+                s for s in answers
+                if qp.turn_index in passages[s.passage_index].replies_to and passages[s.passage_index].doc_id == qp.doc_id
+            ]  # fmt: skip
+            referred = self._follow_references(gov, passages, qp)
+            if linked or referred:
+                answers = linked + referred + [s for s in answers if s not in linked and s not in referred]
+            elif self._has_no_answer(qp, passages):
+                return [question_line, Line(-1, [], note="no_answer")]
+        if not answers:
+            if question_line is not None:
+                return [question_line, Line(-1, [], note="no_answer")]
+            return self._plain(q, passages, ranked)
+        best = answers[0]
+        chosen = [best] + [
+            s for s in answers[1:MAX_PER_PASSAGE + 1]
+            if s.passage_index == best.passage_index and _relative(s, best) >= MORE_SAME_PASSAGE
+        ][: MAX_PER_PASSAGE - 1]  # fmt: skip
+        lines = self._group(chosen, passages)
+        return [question_line, *lines] if question_line is not None else lines
+
+    def _follow_references(self, gov: list[Sentence], passages: list[Passage], asked: Passage) -> list[Sentence]:
+        """Sentences of the answers a referring answer names ("onder 2 en 3 reeds beantwoord")."""
+        numbers: set[str] = set()
+        for s in gov:
+            p = passages[s.passage_index]
+            if p.doc_id == asked.doc_id and asked.turn_index in p.replies_to and REFERS_ELSEWHERE.search(s.text):
+                for match in _SECTION_REFERENCE.finditer(s.text):
+                    numbers.update(re.findall(r"\d+", match.group(0)))
+        if not numbers:
+            return []
+        return [
+            s for s in gov
+            if passages[s.passage_index].doc_id == asked.doc_id
+            and passages[s.passage_index].section.split(".")[0].strip() in numbers
+            and not REFERS_ELSEWHERE.search(s.text)
+        ]  # fmt: skip
+
+    def _has_no_answer(self, asked: Passage, passages: list[Passage]) -> bool:
+        """True when no government turn of the same document answers the party's question turn."""
+        return not any(
+            p.role in GOVERNMENT_ROLES and p.doc_id == asked.doc_id and asked.turn_index in p.replies_to for p in passages
+        ) and not self.finder.index.answered_by.get((asked.doc_id, asked.turn_index))
+
+    def _compare(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+        """One line per party (the parties named, or the voices found), and a line for silent parties."""
+        members = [s for s in ranked if passages[s.passage_index].party and passages[s.passage_index].role not in GOVERNMENT_ROLES]
+        by_party: dict[str, Sentence] = {}
+        for s in members:
+            by_party.setdefault(passages[s.passage_index].party, s)
+        wanted = q.parties or [
+            party for party, s in sorted(by_party.items(), key=lambda kv: -kv[1].score) if _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE
+        ][: self.max_sentences]
+        lines: list[Line] = []
+        for party in wanted:
+            s = by_party.get(party)
+            if s is not None and _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE:
+                lines.append(Line(s.passage_index, [s]))
+            else:
+                lines.append(Line(-1, [], note="silent", party=party))
+        if not any(line.sentences for line in lines):
+            return None if q.parties else self._plain(q, passages, ranked)
+        return lines
+
+    # ------------------------------------------------------------ selection
+
+    def _select(self, ranked: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+        best = ranked[0]
+        chosen = [best]
+        per_passage = {best.passage_index: 1}
+        for s in ranked[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            count = per_passage.get(s.passage_index, 0)
+            same = count > 0
+            share = MORE_SAME_PASSAGE if same else MORE_OTHER_PASSAGE
+            if _relative(s, best) < share or count >= MAX_PER_PASSAGE:
+                continue
+            if not same and len(per_passage) >= MAX_PASSAGES:
+                continue
+            chosen.append(s)
+            per_passage[s.passage_index] = count + 1
+        return chosen
+
+    def _pinned_first(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Sentence] | None:
+        """When the question names a party (and is not a comparison), its evidence must be that party's."""
+        if not q.parties or q.who:
+            return ranked
+        own = [s for s in ranked if passages[s.passage_index].party in q.parties]
+        if not own:
+            return None
+        return own + [s for s in ranked if s not in own]
+
+    def _missing_pin(self, q: QuestionProfile, passages: list[Passage], lines: list[Line]) -> str:
+        """What the question pins down (a year, a named body) that the cited passages lack; '' when
+        it is all there. A passage of unknown date cannot rule a year out."""
+        cited = [passages[line.passage_index] for line in lines if line.sentences]
+        if not cited:
+            return "" if any(line.note for line in lines) else "no_evidence"
+        if q.years and not any(
+            year in p.text or p.date.startswith(year) or not p.date for year in q.years for p in cited
+        ):
+            return f"year {'/'.join(q.years)}"
+        if not q.english:
+            # a named body of several words ("Eerste Kamer", "Raad van State") must occur in what was
+            # found; single words are left alone: inflections and compounds make them unreliable pins
+            context = " ".join(f"{p.text} {p.doc_title} {p.section}" for p in passages).lower()
+            for name in q.names:
+                words = [w for w in re.split(r"[\s-]+", name.lower()) if len(w) > 3]
+                if len(words) >= 2 and not re.search(r"\b" + r"\w*\W+(?:\w+\W+)?".join(re.escape(w[:5]) for w in words), context):
+                    return f"name {name}"
+        return ""
+
+    def _with_number(self, chosen: list[Sentence], ranked: list[Sentence]) -> list[Sentence] | None:
+        """A quantity question's answer holds a number: the best sentence with one joins (first)."""
+        if any(s.features["has_number"] for s in chosen):
+            return chosen
+        best = ranked[0]
+        numbered = [s for s in ranked if s.features["has_number"] and _relative(s, best) >= NUMBER_SHARE]
+        if not numbered:
+            return None
+        return [numbered[0], *chosen[: self.max_sentences - 1]]
+
+    # ------------------------------------------------------------ writing
+
+    def _group(self, chosen: list[Sentence], passages: list[Passage]) -> list[Line]:
+        """One line per passage, in order of each passage's best sentence; sentences in text order."""
+        lines: dict[int, Line] = {}
+        for s in chosen:
+            lines.setdefault(s.passage_index, Line(s.passage_index, [])).sentences.append(s)
+        for line in lines.values():
+            line.sentences.sort(key=lambda s: s.position)
+        return list(lines.values())
+
+    def _render(self, lines: list[Line], passages: list[Passage], english: bool) -> tuple[str, list[Citation]]:
+        citations: list[Citation] = []
+        numbers: dict[int, int] = {}
+        out: list[str] = []
+        for line in lines:
+            if line.note == "silent":
+                out.append(
+                    f"The documents hold nothing from the {line.party} on this." if english
+                    else f"Van de {line.party} staat hierover niets in deze stukken."
+                )
+                continue
+            if line.note == "no_answer":
+                out.append(
+                    "The documents hold this question, but no answer from the government to it." if english
+                    else "Deze vraag staat in de stukken, maar een antwoord van de regering erop niet."
+                )
+                continue
+            p = passages[line.passage_index]
+            if line.passage_index not in numbers:
+                numbers[line.passage_index] = len(numbers) + 1
+                citations.append(Citation.from_passage(numbers[line.passage_index], p, [s.text for s in line.sentences]))
+            quote = " ".join(s.text for s in line.sentences)
+            out.append(f"{attribution(p, english)}: “{quote}” [{numbers[line.passage_index]}]")
+        return "\n\n".join(out), citations
+
+
+@dataclass
+class Line:
+    """One line of the answer: sentences of one passage, or a note (a silent party, no answer)."""
+
+    passage_index: int
+    sentences: list[Sentence]
+    note: str = ""
+    party: str = ""

@@ -1,0 +1,392 @@
+"""Sentence-level evidence: which sentences of the retrieved passages answer the question.
+
+Stage: (question, passages) -> ``Evidence``: the question's profile (what kind of question, what it
+pins down) and every candidate sentence with its features and a learned score.
+
+Each sentence of each retrieved passage (hits and the turns linked to them) is described by
+features that mix meaning and words: the e5 similarity of the question to the sentence (stored at
+ingest, so answering embeds nothing new), the idf-weighted share of the question's words the
+sentence holds, the passage's rank and dense score, and what the question asks for crossed with
+what the sentence offers (a number for "hoeveel", a Kamerlid's own turn for "wie stelde voor", a
+government turn for "wat antwoordde de minister", a party or speaker the question names). A
+logistic regression over those features, trained on the gold sentences of the evaluation set and
+reported on held-out folds (``python -m eval train-ranker``), turns them into a probability that
+the sentence answers. Its weights are a small JSON file next to this module: readable, diffable,
+no pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from kamerbron.errors import KamerbronError
+from kamerbron.records import Passage
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, find_parties, is_english, split_sentences
+from rag.index import LoadedIndex
+from rag.retrieve import expand_for_bm25
+
+RANKER_FILE = "sentence_ranker.json"
+
+# ---------------------------------------------------------------- the question
+
+_WHO = re.compile(
+    r"^\s*(?:en\s+)?(?:wie\b|welk(?:e)?\s+(?:kamerlid|kamerleden|partij|partijen|fractie|fracties|woordvoerder|lid)\b"
+    r"|door wie\b|who\b|which\s+(?:member|members|mp|mps|party|parties|politician)\b|by whom\b)",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"\b(?:hoeveel|hoe\s+(?:groot|veel|lang|hoog)|welk\s+bedrag|welke\s+bedragen|aantal|percentage|how\s+(?:many|much|long|high)"
+    r"|what\s+(?:amount|share|percentage|number))\b",
+    re.I,
+)
+_WHEN = re.compile(r"\b(?:wanneer|welke\s+datum|in\s+welk\s+jaar|sinds\s+wanneer|when|what\s+date|which\s+year|what\s+year)\b", re.I)
+_GOVERNMENT = re.compile(
+    r"\b(?:minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state\s+secretary)\b", re.I
+)
+_ANSWERED = re.compile(r"\b(?:antwoord\w*|reageer\w*|reageerde\w*|reactie|answer\w*|repl\w*|respond\w*)\b", re.I)
+_COMPARE = re.compile(
+    r"\b(?:verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|difference\w*|parties|versus|vs\.?|tegenover"
+    r"|eens|oneens)\b",
+    re.I,
+)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_NUMBER = re.compile(
+    r"\d|\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd"
+    r"|duizend|miljoen|miljard|procent|helft|derde|kwart|verdubbel\w*|halvering)\b",
+    re.I,
+)
+_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(MONTHS_NL) + r")\b|\b(?:voor|na)\s+de\s+(?:zomer|begroting)\b", re.I)
+# In a government answer, a sentence that restates the party's question is not the answer.
+_RESTATED = re.compile(r"^(?:ook\s+)?(?:de|het|deze|voornoemde)\s+(?:leden|vraag|vragen|fractie)\b|\bvragen\s+(?:of|naar|wat|hoe|waarom)\b", re.I)
+# A sentence that sends the reader elsewhere instead of answering.
+REFERS_ELSEWHERE = re.compile(
+    r"\b(?:reeds\s+beantwoord|al\s+beantwoord|verwijs\s+ik|verwijzen\s+(?:wij|we|ik)|zie\s+(?:het\s+)?antwoord|hierboven"
+    r"|eerder\s+in\s+dit\s+verslag|in\s+de\s+eerste\s+termijn\s+uitgelegd|zoals\s+(?:eerder\s+)?aangegeven)\b",
+    re.I,
+)
+# A speaker putting something forward: first person plus a verb of proposing or asking.
+_PROPOSES = re.compile(
+    r"\b(?:(?:ik|wij|we)\s+(?:stel(?:len)?|pleit(?:en)?|vra(?:ag|gen)|wil(?:len)?|roep(?:en)?|zou(?:den)?\s+graag)"
+    r"|voorstel\w*|bereid\b|oproep\w*|pleidooi)\b",
+    re.I,
+)
+# Capitalised word sequences in a question: bodies, places and programmes it pins down
+# ("Eerste Kamer", "Raad van State", "gemeenteraad van Amsterdam" -> Amsterdam).
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'-]+(?:\s+(?:van|voor|der)\s+[A-Z][\w'-]+|\s+[A-Z][\w'-]+)*)")
+
+
+# Capitalised words that name the parliament, the country or an office, not something a question pins down.
+GENERIC_NAMES = frozenset(
+    "kamer kamerlid kamerleden tweede minister staatssecretaris nederland nederlandse dutch netherlands "
+    "kabinet regering rijksoverheid".split()
+)
+
+
+@dataclass
+class QuestionProfile:
+    """What a question asks and what it pins down; derived from its words alone."""
+
+    text: str
+    english: bool
+    who: bool
+    quantity: bool
+    when: bool
+    government: bool
+    gov_answer: bool
+    compare: bool
+    parties: list[str]
+    years: list[str]
+    names: list[str]
+
+    @classmethod
+    def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
+        parties = find_parties(question)
+        government = bool(_GOVERNMENT.search(question))
+        who = bool(_WHO.search(question))
+        names = [
+            n for n in dict.fromkeys(m.group(1) for m in _NAME.finditer(question))
+            if n not in parties and not find_parties(n) and not set(n.lower().split()) <= known_names
+        ]
+        return cls(
+            text=question,
+            english=is_english(question),
+            who=who,
+            quantity=bool(_QUANTITY.search(question)),
+            when=bool(_WHEN.search(question)),
+            government=government and not who,
+            gov_answer=government and not who and (bool(parties) or bool(_ANSWERED.search(question))),
+            compare=(bool(_COMPARE.search(question)) and len(parties) != 1) or (len(parties) >= 2 and not government),
+            parties=parties,
+            years=sorted(set(_YEAR.findall(question))),
+            names=names,
+        )
+
+
+# ---------------------------------------------------------------- candidate sentences
+
+FEATURES = (
+    "dense", "dense_gap", "dense_rank", "coverage", "coverage_gap", "coverage_rank", "passage_coverage",
+    "passage_rank", "passage_dense", "linked", "length", "first", "question_mark", "has_number",
+    "has_date", "want_number", "want_date", "gov_turn", "ask_gov_x_gov", "ask_gov_x_member", "who_x_member",
+    "who_x_gov", "who_x_proposes", "party_match", "party_in_sentence", "surname_match", "restated",
+    "refers_elsewhere", "english_x_dense", "english_x_coverage", "chair", "compare_x_member",
+)  # fmt: skip
+
+
+@dataclass
+class Sentence:
+    """One sentence of a retrieved passage, with its features and, once ranked, its score."""
+
+    passage_index: int
+    position: int
+    text: str
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
+@dataclass
+class Evidence:
+    profile: QuestionProfile
+    passages: list[Passage]
+    sentences: list[Sentence]
+
+    def ranked(self) -> list[Sentence]:
+        return sorted(self.sentences, key=lambda s: (-s.score, s.passage_index, s.position))
+
+
+class RankerMissingError(KamerbronError):
+    """The sentence ranker's weights are missing or unreadable (a packaging problem)."""
+
+
+# Item-level features of the answerability model: how strong the best evidence is.
+ANSWER_FEATURES = (
+    "top_score", "second_score", "top_dense", "top_coverage", "top_passage_coverage", "best_passage_dense",
+    "best_passage_bm25", "english",
+)  # fmt: skip
+
+
+@dataclass
+class LogisticModel:
+    """Logistic regression over standardised features, stored as plain numbers."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def linear(self, rows: np.ndarray) -> np.ndarray:
+        return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.linear(rows)))
+
+    def to_json(self) -> dict:
+        return {
+            "features": list(self.features),
+            "mean": [round(float(x), 6) for x in self.mean],
+            "scale": [round(float(x), 6) for x in self.scale],
+            "coef": [round(float(x), 6) for x in self.coef],
+            "intercept": round(float(self.intercept), 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, expected: tuple[str, ...]) -> LogisticModel:
+        names = tuple(data["features"])
+        missing = set(expected) - set(names)
+        if missing:
+            raise RankerMissingError(
+                f"The sentence ranker lacks features {sorted(missing)}: retrain it with `python -m eval.ranker`."
+            )
+        order = [names.index(f) for f in expected]
+        pick = lambda key: np.asarray(data[key], dtype=np.float64)[order]  # noqa: E731
+        return cls(expected, pick("mean"), pick("scale"), pick("coef"), float(data["intercept"]))
+
+
+@dataclass
+class SentenceRanker:
+    """The two learned models of the extractive answer: a sentence ranking score (pairwise logistic
+    regression: the score difference of two sentences of one question is the log-odds that the first
+    is the better evidence) and P(the question is answerable from its evidence)."""
+
+    sentence: LogisticModel
+    answerability: LogisticModel | None = None
+    threshold: float = 0.5
+    meta: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "sentence": self.sentence.to_json(),
+            "answerability": self.answerability.to_json() if self.answerability else None,
+            "threshold": round(self.threshold, 4),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> SentenceRanker:
+        answerability = data.get("answerability")
+        return cls(
+            LogisticModel.from_json(data["sentence"], FEATURES),
+            LogisticModel.from_json(answerability, ANSWER_FEATURES) if answerability else None,
+            float(data.get("threshold", 0.5)),
+            data.get("meta", {}),
+        )
+
+
+@lru_cache(maxsize=1)
+def default_ranker() -> SentenceRanker:
+    """The trained ranker shipped with the package (``rag/sentence_ranker.json``)."""
+    try:
+        data = json.loads(resources.files("rag").joinpath(RANKER_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, KeyError) as error:
+        raise RankerMissingError(
+            f"rag/{RANKER_FILE} is missing or damaged ({error}); reinstall the package or run `python -m eval.ranker`."
+        ) from error
+    return SentenceRanker.from_json(data)
+
+
+def answer_features(evidence: Evidence) -> np.ndarray:
+    """The answerability model's features of one question's evidence."""
+    ranked = [s for s in evidence.ranked() if not evidence.passages[s.passage_index].procedural]
+    hits = [p for p in evidence.passages if p.via == "hit"][:3]
+    if not ranked:
+        return np.zeros(len(ANSWER_FEATURES))
+    top = ranked[0]
+    values = {
+        "top_score": top.score,
+        "second_score": ranked[1].score if len(ranked) > 1 else 0.0,
+        "top_dense": max(s.features["dense"] for s in ranked),
+        "top_coverage": max(s.features["coverage"] for s in ranked),
+        "top_passage_coverage": max(s.features["passage_coverage"] for s in ranked),
+        "best_passage_dense": max((p.dense_score or 0.0) for p in hits) if hits else 0.0,
+        "best_passage_bm25": math.log1p(max((p.bm25_score or 0.0) for p in hits)) if hits else 0.0,
+        "english": float(evidence.profile.english),
+    }
+    return np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64)
+
+
+class EvidenceFinder:
+    """Builds the candidate sentences of a question's passages and scores them."""
+
+    # Sentences shorter than this carry no answer on their own ("Dank u wel.", "Ja.").
+    MIN_WORDS = 4
+
+    def __init__(self, index: LoadedIndex, embed_query, ranker: SentenceRanker | None = None):
+        self.index = index
+        self.embed_query = embed_query
+        self.ranker = ranker
+        self.known_names = frozenset(
+            {c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES
+        )
+        self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
+
+    def profile(self, question: str) -> QuestionProfile:
+        return QuestionProfile.of(question, known_names=self.known_names)
+
+    def query_weights(self, question: str, *, english: bool) -> dict[str, float]:
+        """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as
+        the rarest word (the documents cannot be about it); for English only known terms count."""
+        weights: dict[str, float] = {}
+        for token in self.index.analyzer.tokens(expand_for_bm25(question)):
+            idf = self.index.idf(token)
+            weights[token] = (0.0 if english else self._max_idf) if idf is None else idf
+        return weights
+
+    def coverage(self, weights: dict[str, float], text: str) -> float:
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        present = set(self.index.analyzer.tokens(text))
+        return sum(w for t, w in weights.items() if t in present) / total
+
+    def find(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> Evidence:
+        profile = self.profile(question)
+        weights = self.query_weights(question, english=profile.english)
+        if query_vector is None:
+            query_vector = self.embed_query(question)
+        sentences: list[Sentence] = []
+        for i, p in enumerate(passages):
+            passage_cov = self.coverage(weights, f"{p.speaker} {p.party} {p.section} {p.text}")
+            for position, text in enumerate(split_sentences(p.text)):
+                if len(text.split()) < self.MIN_WORDS:
+                    continue
+                vector = self.index.sentence_vector(text)
+                dense = float(vector @ query_vector) if vector is not None else (p.dense_score or 0.0)
+                f = _sentence_features(profile, p, text, position)
+                coverage = self.coverage(weights, text)
+                f.update(dense=dense, coverage=coverage, passage_coverage=passage_cov)
+                f.update(english_x_dense=profile.english * dense, english_x_coverage=profile.english * coverage)
+                sentences.append(Sentence(i, position, text, f))
+        _add_relative_features(sentences)
+        evidence = Evidence(profile, passages, sentences)
+        if self.ranker is not None and sentences:
+            # a ranking score: differences between a question's sentences are log-odds of being the better one
+            scores = self.ranker.sentence.linear(feature_matrix(sentences))
+            for s, score in zip(sentences, scores):
+                s.score = float(score)
+        return evidence
+
+    def answerability(self, evidence: Evidence) -> float:
+        """P(the documents answer the question) from the strength of its evidence; 1.0 without a model."""
+        if self.ranker is None or self.ranker.answerability is None:
+            return 1.0
+        return float(self.ranker.answerability.score(answer_features(evidence)[None, :])[0])
+
+
+def feature_matrix(sentences: list[Sentence]) -> np.ndarray:
+    return np.array([[s.features[name] for name in FEATURES] for s in sentences], dtype=np.float64)
+
+
+def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int) -> dict[str, float]:
+    gov = p.role in GOVERNMENT_ROLES
+    member = p.role in ("kamerlid", "fractie") or (p.role == "voorzitter" and bool(p.party))
+    has_number = bool(_NUMBER.search(text))
+    has_date = bool(_DATE.search(text))
+    party_match = bool(p.party) and p.party in q.parties
+    return {
+        "passage_rank": 1.0 / p.rank if p.via == "hit" and p.rank else 0.0,
+        "passage_dense": p.dense_score or 0.0,
+        "linked": float(p.via == "linked"),
+        "length": math.log1p(len(text.split())),
+        "first": float(position == 0),
+        "question_mark": float(text.rstrip("”\"' )").endswith("?")),
+        "has_number": float(has_number),
+        "has_date": float(has_date),
+        "want_number": float(q.quantity and has_number),
+        "want_date": float(q.when and has_date),
+        "gov_turn": float(gov),
+        "ask_gov_x_gov": float(q.government and gov),
+        "ask_gov_x_member": float(q.government and member),
+        "who_x_member": float(q.who and member),
+        "who_x_gov": float(q.who and gov),
+        "who_x_proposes": float(q.who and member and bool(_PROPOSES.search(text))),
+        "party_match": float(party_match),
+        "party_in_sentence": float(any(party in find_parties(text) for party in q.parties)),
+        "surname_match": float(bool(p.surname) and p.surname.lower() in q.text.lower()),
+        "restated": float(gov and bool(_RESTATED.search(text))),
+        "refers_elsewhere": float(bool(REFERS_ELSEWHERE.search(text))),
+        "chair": float(p.role == "voorzitter" or p.procedural),
+        "compare_x_member": float(q.compare and member),
+    }
+
+
+def _add_relative_features(sentences: list[Sentence]) -> None:
+    """Features relative to the other candidates of the same question: gaps to the best and ranks."""
+    if not sentences:
+        return
+    for name in ("dense", "coverage"):
+        values = np.array([s.features[name] for s in sentences])
+        best = values.max()
+        order = np.argsort(-values, kind="stable")
+        ranks = np.empty(len(values))
+        ranks[order] = np.arange(1, len(values) + 1)
+        for s, value, rank in zip(sentences, values, ranks):
+            s.features[f"{name}_gap"] = float(value - best)
+            s.features[f"{name}_rank"] = 1.0 / float(rank)
