@@ -7,7 +7,7 @@ export ANONYMIZED_TELEMETRY := False
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test index eval bench browser clean
+.PHONY: setup run test index eval bench loadtest browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ eval: setup index
 
 bench: setup
 	$(PY) -m bench
+
+# Bounded load test (about a minute): the app on 127.0.0.1 with extractive answers on a small hash
+# index, 20/50/100 concurrent API users, then chat users beside 30 API clients; figures to docs/loadtest.md.
+loadtest: setup
+	$(PY) -m bench.loadtest --out docs/loadtest.md
 
 # Debian's chromium for the browser tests (Playwright cannot download its own browser here).
 browser:

@@ -17,7 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ingest.parse import parse_document
+from ingest.formats import CORPUS_SUFFIXES
+from ingest.parse import document_text, parse_document
 from kamerbron.errors import KamerbronError
 from kamerbron.settings import load_settings
 
@@ -123,9 +124,12 @@ def load_eval_set(
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise EvalSetError(f"Cannot read the evaluation set {path}: {error}. Check the path.") from error
-    known_files = {p.name for p in corpus_dir.glob("*.txt")}
+    known_files = {p.name for p in corpus_dir.glob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES}
     if not known_files:
-        raise EvalSetError(f"No corpus documents (*.txt) in {corpus_dir}: set KAMERBRON_PATHS_CORPUS_DIR.")
+        raise EvalSetError(
+            f"No corpus documents ({', '.join('*' + s for s in CORPUS_SUFFIXES)}) in {corpus_dir}: "
+            "set KAMERBRON_PATHS_CORPUS_DIR."
+        )
 
     items: list[EvalItem] = []
     problems: list[str] = []
@@ -216,9 +220,11 @@ def quote_in_text(quote: str, text: str) -> bool:
 
 
 def raw_document_text(path: Path) -> str:
-    """A corpus file as one normalised string: hyphenated line breaks joined, markup stripped."""
-    raw = path.read_text(encoding="utf-8")
-    return normalise_for_match(_HYPHEN_BREAK.sub(r"\1", raw))
+    """A corpus file as one normalised string: hyphenated line breaks joined, markup stripped.
+
+    A text file is read as it is; a PDF or XML file as the text of its turns (``ingest.parse.document_text``).
+    """
+    return normalise_for_match(_HYPHEN_BREAK.sub(r"\1", document_text(path)))
 
 
 def validate_quotes(
@@ -249,7 +255,11 @@ def validate_quotes(
                 problems.append(f"{where}: document not found in {corpus_dir}")
                 continue
             if gold.source_file not in raw_by_file:
-                raw_by_file[gold.source_file] = raw_document_text(path)
+                try:
+                    raw_by_file[gold.source_file] = raw_document_text(path)
+                except KamerbronError as error:
+                    problems.append(f"{where}: {error}")
+                    continue
             in_raw = quote_in_text(gold.quote, raw_by_file[gold.source_file])
             if parse_document is None:
                 if not in_raw:

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from eval.dataset import EvalItem, load_eval_set, normalise_for_match, quote_in_text
+from kamerbron.fingerprint import index_shape
 from kamerbron.settings import PROJECT_ROOT
 from rag.answer import Answerer
 from rag.evidence import (
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         # the threshold chosen on held-out folds, not the in-sample one: it is what unseen questions meet
         report["held_out_refusal_at_best_threshold"]["threshold"] or threshold,
         meta={
+            "embedding": index_shape(answerer.settings)["embedding_model"],
             "trained_on": f"{sum(len(g.labels) for g in groups)} sentences of {len(groups)} eval items",
             "held_out_sentence_selection": report["held_out_sentence_selection"],
             "held_out_refusal": report["held_out_refusal_at_best_threshold"],

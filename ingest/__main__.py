@@ -1,12 +1,16 @@
-"""Command line for ingest: ``python -m ingest {parse,stats,build}``.
+"""Command line for ingest: ``python -m ingest {parse,stats,build,add}``.
 
 * ``parse FILE [--json]``: the turns of one file, readable or as JSON lines.
 * ``stats [PATH ...] [--json]``: turns and words per document, speaker and party.
 * ``build [PATH ...]``: parse, chunk, embed and index (``ingest.build.build_index``).
+* ``add FILE ...``: copy files into the corpus folder with their manifest entries
+  (``ingest.add.add_document``), then build as ``build`` does.
 
-PATH is a corpus file or a folder of ``.txt`` files; the default is the corpus folder from
-settings. Domain errors end the command with one line on stderr and the error's exit code
-(``kamerbron.cli.run_main``).
+FILE is a text (.txt, .md), VLOS or officielebekendmakingen XML, or PDF file; its format is read
+from its content. PATH is a corpus file or a folder of them; the default is the corpus folder
+from settings. Domain errors end the command with one line on stderr and the error's exit code
+(``kamerbron.cli.run_main``); ``add`` reports each file it cannot add on a line of its own and
+adds the others.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from ingest.build import build_index
+from ingest.add import add_document, check_corpus_dir
+from ingest.build import BuildReport, build_index
+from ingest.formats import CORPUS_SUFFIXES
 from ingest.parse import parse_document
-from kamerbron.cli import run_main
-from kamerbron.errors import DocumentParseError
+from kamerbron.cli import report, run_main
+from kamerbron.errors import DocumentParseError, KamerbronError
 from kamerbron.records import ParsedDocument
 from kamerbron.settings import load_settings
 
@@ -30,15 +36,13 @@ TURN_FIELDS = (
 )  # fmt: skip
 
 
-CORPUS_SUFFIXES = (".txt", ".md")
-
-
 def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders to their corpus files (.txt, .md; sorted); files are kept as given, duplicates dropped."""
+    """Expand folders to their corpus files (.txt, .md, .xml, .pdf; sorted); files are kept as given, duplicates dropped."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in CORPUS_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
+                           and not p.name.startswith("."))  # fmt: skip
         else:
             found = [path]
         files.extend(f for f in found if f not in files)
@@ -50,7 +54,7 @@ def _existing(parser: argparse.ArgumentParser, paths: list[Path], *, files_only:
         if not path.exists():
             parser.error(f"{path}: no such file or folder")
         if files_only and not path.is_file():
-            parser.error(f"{path}: not a file; give one corpus .txt file")
+            parser.error(f"{path}: not a file; give a corpus file (.txt, .md, .xml, .pdf)")
     return paths
 
 
@@ -66,6 +70,8 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     meta = doc.meta
     print(f"{meta.doc_id}  {meta.doc_type}  {meta.title or '(no title)'}")
     print(f"dossier {meta.dossier or '-'}  nr. {meta.number or '-'}  date {meta.date or '-'}  {meta.url or ''}".rstrip())
+    if meta.status:
+        print(f"status {meta.status}")
     for turn in doc.turns:
         who = turn.speaker or "(passage)"
         if turn.party:
@@ -126,7 +132,10 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
 def _cmd_stats(args: argparse.Namespace) -> int:
     files = collect_files(args.paths or [load_settings().paths.corpus_dir])
     if not files:
-        raise DocumentParseError(f"no .txt files in {', '.join(map(str, args.paths))}; point PATH at the corpus folder.")
+        raise DocumentParseError(
+            f"no corpus files ({', '.join(CORPUS_SUFFIXES)}) in {', '.join(map(str, args.paths))}; point PATH at the "
+            "corpus folder."
+        )
     stats = compute_stats([parse_document(f) for f in files])
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -147,10 +156,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    # Folders are passed through: build_index expands them with its own notion of corpus files.
-    report = build_index(list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress)
+def _print_build(report: BuildReport) -> int:
     summary = getattr(report, "summary", None)
     if callable(summary):
         print(summary())
@@ -162,6 +168,32 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for file, message in report.failed:
         print(f"failed: {file}: {message}", file=sys.stderr)
     return DocumentParseError.exit_code if report.failed else 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    # Folders are passed through: build_index expands them with its own notion of corpus files.
+    return _print_build(
+        build_index(list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress)
+    )
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    corpus_dir = settings.paths.corpus_dir
+    check_corpus_dir(corpus_dir)
+    accepted = refused = 0
+    for path in args.files:
+        try:
+            added = add_document(path, corpus_dir)
+        except KamerbronError as error:
+            report(str(error))
+            refused += 1
+            continue
+        accepted += 1
+        print(added.summary())  # its warnings come with the build's summary below
+    code = _print_build(build_index([corpus_dir], settings, progress=not args.no_progress)) if accepted else 0
+    return code or (DocumentParseError.exit_code if refused else 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="parse, chunk, embed and index the corpus")
     b.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="files or folders (default: the corpus)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    a = sub.add_parser("add", help="copy files into the corpus folder with their manifest entries, then build")
+    a.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="text, VLOS XML, officielebekendmakingen XML or PDF files (format read from the content)")  # fmt: skip
+    a.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -184,9 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "parse":
         _existing(parser, [args.file], files_only=True)
+    elif args.command == "add":
+        _existing(parser, args.files, files_only=True)
     else:
         _existing(parser, args.paths)
-    handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build}[args.command]
+    handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build, "add": _cmd_add}[args.command]
     return run_main(lambda: handler(args))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ingest.chunk import chunk_document
+from ingest.formats import CORPUS_SUFFIXES
 from ingest.manifest import load_manifest
 from ingest.parse import parse_document
 from kamerbron.embed import Embedder, build_embedder
@@ -26,8 +27,6 @@ from kamerbron.settings import Settings
 from kamerbron.store import IndexStore, chunk_sentences
 
 log = logging.getLogger(__name__)
-
-CORPUS_SUFFIXES = (".txt", ".md")
 
 
 @dataclass
@@ -62,12 +61,19 @@ class BuildReport:
 
 
 def corpus_files(paths: list[Path]) -> list[Path]:
-    """The corpus files named by ``paths`` (files, or folders of .txt/.md files), sorted, unique."""
+    """The corpus files named by ``paths`` (files, or folders of .txt/.md/.xml/.pdf files), sorted, unique.
+
+    The suffix only lists a folder (``ingest.formats.CORPUS_SUFFIXES``); the format is read from
+    the content. Hidden files (a copy being written by ``ingest add``) are left out.
+    """
     found: set[Path] = set()
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found.update(p for p in path.iterdir() if p.is_file() and p.suffix in CORPUS_SUFFIXES)
+            found.update(
+                p for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
+            )
         elif path.is_file():
             found.add(path)
         else:

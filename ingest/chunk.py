@@ -86,6 +86,7 @@ def chunk_document(doc: ParsedDocument, settings: ChunkSettings) -> list[Chunk]:
                     doc_title=meta.title,
                     date=meta.date,
                     url=meta.url,
+                    status=meta.status,
                     dossier=meta.dossier,
                     number=meta.number,
                     content_hash=hashlib.sha256(embed_text.encode()).hexdigest(),

@@ -43,6 +43,12 @@ class DocumentParseError(KamerbronError):
     exit_code = 6
 
 
+class CorpusConflictError(KamerbronError):
+    """A file cannot be added to the corpus: a different file of that name or document id is there."""
+
+    exit_code = 6
+
+
 # 7: the evaluation set, a run or a baseline is missing or invalid (eval.dataset, eval.gate).
 
 
@@ -56,3 +62,11 @@ class ChromaUnreachableError(KamerbronError):
     """The configured Chroma server does not answer; names host:port and how to start one."""
 
     exit_code = 9
+
+
+class LLMTimeoutError(LLMEndpointError):
+    """The answer's LLM deadline (KAMERBRON_LLM_TIMEOUT_S, all calls and retries together) has passed."""
+
+
+class LLMCircuitOpenError(LLMEndpointError):
+    """The LLM endpoint failed repeatedly and is skipped for a while; answers fall back at once."""

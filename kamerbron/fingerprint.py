@@ -10,9 +10,9 @@ import json
 from kamerbron.embed import resolve_backend
 from kamerbron.settings import Settings
 
-# Bump when a change to parsing or normalisation changes the turns it produces:
-# it is part of the index hash, so a new parser never reuses a stale index.
-PARSER_VERSION = "3"
+# Bump when a change to parsing or normalisation changes the turns it produces, or when chunks carry
+# a new metadata field: it is part of the index hash, so a new parser never reuses a stale index.
+PARSER_VERSION = "4"
 
 
 def index_shape(settings: Settings) -> dict:

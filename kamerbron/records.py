@@ -1,8 +1,9 @@
 """Typed records passed between the stages: parse -> chunk -> index -> retrieve -> answer.
 
 Every stage imports its records from here. ``PassageFields`` is the one definition of what a
-passage carries for citation (speaker, party, role, document, date, link); ``Chunk`` (what is
-indexed), ``Passage`` (what retrieval returns) and ``Citation`` (what an answer relies on) share it.
+passage carries for citation (speaker, party, role, document, date, publication status, link);
+``Chunk`` (what is indexed), ``Passage`` (what retrieval returns) and ``Citation`` (what an
+answer relies on) share it.
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class PassageFields(BaseModel):
     date: str = ""
     url: str = ""
     doc_title: str = ""
+    status: str = Field(
+        "", description="The document's publication status, e.g. 'Ongecorrigeerd (Tussenpublicatie)'; shown on "
+        "every source card, so that nobody cites an uncorrected report unknowingly."
+    )
 
 
 class TurnFields(PassageFields):
@@ -131,7 +136,7 @@ class Passage(TurnFields):
         """One search result as the CLI and the API print it."""
         out = self.model_dump(
             include={"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "text",
-                     "doc_title", "url"}
+                     "doc_title", "url", "status"}
         )
         out["score"] = round(self.score, 6)
         if self.via != "hit":

@@ -11,13 +11,14 @@ naming the variable and the form it takes.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from kamerbron.errors import SettingsInvalidError
@@ -100,6 +101,22 @@ class LLMSettings(_Group):
     timeout_s: float = Field(60.0, gt=0, description="Request timeout in seconds.")
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(700, ge=16)
+    # timeout_s is one deadline for all LLM calls of an answer (condensing and generating, retries
+    # included); these bound how a failing endpoint is retried and for how long it is skipped.
+    max_retries: int = Field(
+        1, ge=0, le=5,
+        description="Retries of a failed LLM request (no connection, HTTP 429 or 5xx), only while the answer's "
+        "deadline (timeout_s) leaves time.",
+    )
+    circuit_failures: int = Field(
+        3, ge=1,
+        description="Consecutive failed LLM requests after which the endpoint is skipped for circuit_cooldown_s.",
+    )
+    circuit_cooldown_s: float = Field(
+        30.0, gt=0,
+        description="Seconds a failing LLM endpoint is skipped (answers fall back at once); then one request "
+        "tries it again.",
+    )
 
 
 class AppSettings(_Group):
@@ -110,6 +127,50 @@ class AppSettings(_Group):
     auth_password: SecretStr = Field(SecretStr(""), description="Password for basic authentication.")
     trusted_user_header: str = Field("", description="Header a reverse proxy sets to the signed-in user; empty: none.")
     concurrency: int = Field(2, ge=1, description="Questions answered at once; the rest wait in the queue.")
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses (IPs or CIDR ranges, JSON list) of the reverse proxies whose trusted_user_header and "
+        "X-Forwarded-For are believed; a request from anywhere else that carries the user header gets 401.",
+    )
+    # Request limits. A question is at most answer.max_question_chars; the answer uses only the last
+    # few turns of a history. Anything much larger only costs parsing, condensing and embedding time
+    # (52 KB of history once took 19 s), so it is refused with 413 or 422 before any work is done.
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest request body on any route; a larger one gets 413."
+    )
+    max_history_pairs: int = Field(
+        20, ge=1, description="Most [question, answer] pairs in an API request's history; more gets 422."
+    )
+    max_history_chars: int = Field(
+        40_000, ge=100, description="Most characters in an API request's history, all pairs together; more gets 422."
+    )
+    # Admission: API callers must not starve chat users, and one client must not starve the others.
+    api_slot_share: float = Field(
+        0.5, gt=0, le=1,
+        description="Share of the answering slots that API requests may hold at once (at least one); chat questions "
+        "take a free slot before waiting API requests.",
+    )
+    api_queue_size: int = Field(
+        64, ge=0, description="API requests that may wait for an answering slot; one more gets 429 with Retry-After."
+    )
+    max_per_client: int = Field(
+        4, ge=1,
+        description="Questions one client (signed-in user, else address) may have waiting or being answered at "
+        "once, chat and API together; one more gets 429.",
+    )
+    feedback_per_minute: int = Field(
+        20, ge=1, description="Likes, dislikes and comments one client may send per minute; more are refused."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR range such as 10.0.0.0/8") from None
+        return [item.strip() for item in value]
 
 
 class JudgeSettings(_Group):

@@ -43,7 +43,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # Chunk fields stored as Chroma metadata (scalars only); replies_to is stored as JSON text.
 _META_FIELDS = (
     "doc_id", "source_file", "turn_index", "part", "n_parts", "speaker", "surname", "party", "role", "section",
-    "procedural", "doc_type", "doc_title", "date", "url", "dossier", "number", "content_hash",
+    "procedural", "doc_type", "doc_title", "date", "url", "status", "dossier", "number", "content_hash",
 )
 # Chunks written to Chroma at once: all at once, their vectors as Python floats took 12 KiB a chunk
 # (build peak 1.85 GiB at 100x); 2000 kept the peak under 1 GiB without slowing the build.

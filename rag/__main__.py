@@ -80,7 +80,8 @@ def _print_answer(a: Answer) -> None:
         print("\nBronnen:")
         for c in a.citations:
             party = f" ({c.party})" if c.party else ""
-            print(f"  [{c.n}] {c.speaker}{party}, {c.doc_title or c.source_file}, {c.date} {c.url}".rstrip())
+            status = f" [{c.status}]" if c.status else ""
+            print(f"  [{c.n}] {c.speaker}{party}, {c.doc_title or c.source_file}, {c.date}{status} {c.url}".rstrip())
     print(f"\n(instellingen {a.settings_hash})")
 
 

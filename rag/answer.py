@@ -15,12 +15,16 @@ from rag.evidence import EvidenceFinder, default_ranker
 from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from rag.retrieve import Retriever
 from kamerbron.settings import Settings
-from kamerbron.fingerprint import settings_hash
+from kamerbron.fingerprint import index_shape, settings_hash
 
 LLM_FALLBACK_NOTICE = (
     "Het taalmodel gaf geen antwoord ({reason}); hieronder staat het antwoord dat rechtstreeks uit de "
     "gevonden passages is samengesteld."
 )
+# Refusal threshold on the best hit's share of the question's words, used when the learned
+# answerability does not fit the embedding in use (tests' hash embedding): the calibrated value of
+# the earlier, coverage-based composer (`python -m eval calibrate`, November 2026).
+COVERAGE_REFUSAL_THRESHOLD = 0.3
 # Latin letters (incl. accents) must dominate a question; Kamerbron reads Dutch and English.
 _MIN_LATIN_SHARE = 0.6
 
@@ -73,11 +77,14 @@ class Answerer:
         if self._composer is None:
             ranker = default_ranker()
             threshold = self.settings.answer.refusal_threshold
-            finder = EvidenceFinder(self.retriever.index, lambda text: self.retriever.embedder.embed_query(text), ranker)
+            embedding = index_shape(self.settings)["embedding_model"]
+            finder = EvidenceFinder(
+                self.retriever.index, lambda text: self.retriever.embedder.embed_query(text), ranker, embedding=embedding
+            )
+            if threshold is None:
+                threshold = ranker.threshold if finder.learned_embedding else COVERAGE_REFUSAL_THRESHOLD
             self._composer = ExtractiveComposer(
-                finder,
-                max_sentences=self.settings.answer.max_sentences,
-                refusal_threshold=ranker.threshold if threshold is None else threshold,
+                finder, max_sentences=self.settings.answer.max_sentences, refusal_threshold=threshold
             )
         return self._composer
 
@@ -113,9 +120,13 @@ class Answerer:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = validate_question(question, self.settings)
+        from rag.condense import condense_question
+        from rag.llm import user_reason, with_deadline
 
+        # One deadline for every LLM call of this answer (condensing, generating, retries): the configured timeout.
+        llm = with_deadline(self.llm, self.settings.llm.timeout_s) if self.use_llm else None
         t0 = time.perf_counter()
-        standalone = self.condense(question, history)
+        standalone = condense_question(question, list(history), llm) if history else question
         timings["condense_ms"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
@@ -126,12 +137,13 @@ class Answerer:
         answer = Answer(question=question, standalone_question=standalone, answer="", retrieved=passages,
                         settings_hash=self.settings_hash)
         t0 = time.perf_counter()
-        if self.use_llm and self.llm is not None:
+        if llm is not None:
             try:
-                for update in self._stream_llm(standalone, passages, history, answer):
+                for update in self._stream_llm(standalone, passages, history, answer, llm):
                     yield update
             except LLMEndpointError as exc:
-                answer.notice = LLM_FALLBACK_NOTICE.format(reason=_short_reason(exc))
+                # Dutch, without the endpoint URL or setting names: rag.llm has logged those.
+                answer.notice = LLM_FALLBACK_NOTICE.format(reason=user_reason(exc))
                 self._extractive(standalone, passages, answer)
         else:
             self._extractive(standalone, passages, answer)
@@ -145,11 +157,13 @@ class Answerer:
         answer.answer, answer.citations = composition.text, composition.citations
         answer.refused, answer.backend = composition.refused, "extractive"
 
-    def _stream_llm(self, question: str, passages: list[Passage], history, answer: Answer) -> Iterator[AnswerUpdate]:
+    def _stream_llm(
+        self, question: str, passages: list[Passage], history, answer: Answer, llm=None
+    ) -> Iterator[AnswerUpdate]:
         from rag.generate import stream_generate
 
         resolved = None
-        for item in stream_generate(question, passages, self.llm, history=list(history)):
+        for item in stream_generate(question, passages, llm or self.llm, history=list(history)):
             if isinstance(item, str):
                 yield AnswerUpdate(text=item)
             else:

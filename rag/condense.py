@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 CONDENSE_HISTORY_TURNS = 3
 CONDENSE_ANSWER_CHARS = 400
+# A condensed question is embedded and searched: condensing never makes a question longer than this
+# (a question that is longer by itself is left as it is; the app limits questions). Earlier
+# questions are cut to it before they are read, so a huge history costs no more than a small one.
 MAX_CONDENSED_CHARS = 600
 SHORT_FOLLOW_UP_WORDS = 6
 # Only a true fragment ("en de VVD?", "and about shelters?") is rewritten by swapping parts of the
@@ -106,23 +109,37 @@ def condense_question(question: str, history: Sequence[tuple[str, str]], llm: Ch
             log.warning("Condensing with the LLM failed, using the heuristic: %s", error)
         else:
             if condensed:
-                return condensed
+                return _capped(condensed, question)
             log.warning("The LLM returned no usable standalone question, using the heuristic.")
     return condense_heuristic(question, history)
 
 
 def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """Rule-based condensing: carry the previous subject, speakers and parties into a follow-up."""
+    """Rule-based condensing: carry the previous subject, speakers and parties into a follow-up.
+
+    Only the last few turns count (a chain of follow-ups is resolved oldest first), so the cost does
+    not grow with the history.
+    """
     if not history or not looks_like_follow_up(question):
         return question
-    previous = condense_heuristic(history[-1][0], history[:-1])
+    recent = [_cut(q, MAX_CONDENSED_CHARS) for q, _ in list(history)[-CONDENSE_HISTORY_TURNS:]]
+    previous = recent[0]
+    for earlier in recent[1:]:
+        previous = _condense_once(earlier, previous)
+    return _condense_once(question, previous)
+
+
+def _condense_once(question: str, previous: str) -> str:
+    """``question`` made standalone with the (standalone) question before it."""
+    if not looks_like_follow_up(question):
+        return question
     english = is_english(question)
     body, _ = _strip_leading_marker(question)
     if not _STARTS_WITH_QUESTION.match(body) and len(body.split()) <= FRAGMENT_WORDS:
         rewritten = _rewrite_fragment(body, previous, english)
     else:
         rewritten = _rewrite_question(body, previous, english)
-    return _finish(rewritten, question)
+    return _capped(_finish(rewritten, question), question)
 
 
 def looks_like_follow_up(question: str) -> bool:
@@ -281,8 +298,29 @@ def _finish(rewritten: str, original: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _capped(condensed: str, question: str) -> str:
+    """``condensed`` cut at a word to at most MAX_CONDENSED_CHARS, or the question's own length if longer."""
+    limit = max(MAX_CONDENSED_CHARS, len(question))
+    if len(condensed) <= limit:
+        return condensed
+    cut = _cut(condensed, limit - 1).rstrip(" ,;:.?")
+    return cut + "?" if condensed.endswith("?") else cut
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary where there is one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return head[:space] if space > limit // 2 else head
+
+
 def _condense_messages(question: str, history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    turns = [{"question": q, "answer": a[:CONDENSE_ANSWER_CHARS]} for q, a in list(history)[-CONDENSE_HISTORY_TURNS:]]
+    turns = [
+        {"question": _cut(q, MAX_CONDENSED_CHARS), "answer": a[:CONDENSE_ANSWER_CHARS]}
+        for q, a in list(history)[-CONDENSE_HISTORY_TURNS:]
+    ]
     return [{"role": "user", "content": render_prompt("condense", question=question, history=turns)}]
 
 

@@ -63,8 +63,14 @@ _NUMBER = re.compile(
     re.I,
 )
 _DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(MONTHS_NL) + r")\b|\b(?:voor|na)\s+de\s+(?:zomer|begroting)\b", re.I)
-# In a government answer, a sentence that restates the party's question is not the answer.
-_RESTATED = re.compile(r"^(?:ook\s+)?(?:de|het|deze|voornoemde)\s+(?:leden|vraag|vragen|fractie)\b|\bvragen\s+(?:of|naar|wat|hoe|waarom)\b", re.I)
+# In a government answer, a sentence that restates the party's question is not the answer: it
+# names the askers or reports the asking ("De leden van de SP-fractie vragen ...", "Ook vraagt de
+# SP-fractie of ...", "Mevrouw Kuiken vroeg om aandacht voor ...", "werd als suggestie gedaan").
+_RESTATED = re.compile(
+    r"^(?:ook\s+)?(?:de|het|deze|voornoemde)\s+(?:leden|vraag|vragen|fractie)\b"
+    r"|\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|gevraagd|suggestie|verzoek)\b",
+    re.I,
+)
 # A sentence that sends the reader elsewhere instead of answering.
 REFERS_ELSEWHERE = re.compile(
     r"\b(?:reeds\s+beantwoord|al\s+beantwoord|verwijs\s+ik|verwijzen\s+(?:wij|we|ik)|zie\s+(?:het\s+)?antwoord|hierboven"
@@ -136,7 +142,8 @@ FEATURES = (
     "passage_rank", "passage_dense", "linked", "length", "first", "question_mark", "has_number",
     "has_date", "want_number", "want_date", "gov_turn", "ask_gov_x_gov", "ask_gov_x_member", "who_x_member",
     "who_x_gov", "who_x_proposes", "party_match", "party_in_sentence", "surname_match", "restated",
-    "refers_elsewhere", "english_x_dense", "english_x_coverage", "chair", "compare_x_member",
+    "refers_elsewhere", "english_x_dense", "english_x_coverage", "chair", "compare_x_member", "after_restated",
+    "relative_position",
 )  # fmt: skip
 
 
@@ -168,7 +175,7 @@ class RankerMissingError(KamerbronError):
 # Item-level features of the answerability model: how strong the best evidence is.
 ANSWER_FEATURES = (
     "top_score", "second_score", "top_dense", "top_coverage", "top_passage_coverage", "best_passage_dense",
-    "best_passage_bm25", "english",
+    "best_passage_bm25", "english", "hit_confidence", "years_unseen",
 )  # fmt: skip
 
 
@@ -268,6 +275,17 @@ def answer_features(evidence: Evidence) -> np.ndarray:
         "best_passage_dense": max((p.dense_score or 0.0) for p in hits) if hits else 0.0,
         "best_passage_bm25": math.log1p(max((p.bm25_score or 0.0) for p in hits)) if hits else 0.0,
         "english": float(evidence.profile.english),
+        # the best of the top hits' word coverage blended with their dense similarity (the earlier
+        # composer's calibrated confidence; e5 similarities of about 0.80 mean unrelated, 0.90 related)
+        "hit_confidence": max(
+            (0.6 * s.features["passage_coverage"] + 0.4 * min(max(((evidence.passages[s.passage_index].dense_score or 0.80)
+             - 0.80) / 0.10, 0.0), 1.0) for s in ranked if evidence.passages[s.passage_index].via == "hit"),
+            default=0.0,
+        ),
+        # a year the question names that no hit mentions or is dated in
+        "years_unseen": float(any(
+            not any(y in p.text or p.date.startswith(y) for p in hits) for y in evidence.profile.years
+        )),
     }
     return np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64)
 
@@ -278,10 +296,11 @@ class EvidenceFinder:
     # Sentences shorter than this carry no answer on their own ("Dank u wel.", "Ja.").
     MIN_WORDS = 4
 
-    def __init__(self, index: LoadedIndex, embed_query, ranker: SentenceRanker | None = None):
+    def __init__(self, index: LoadedIndex, embed_query, ranker: SentenceRanker | None = None, *, embedding: str = ""):
         self.index = index
         self.embed_query = embed_query
         self.ranker = ranker
+        self.embedding = embedding
         self.known_names = frozenset(
             {c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES
         )
@@ -314,16 +333,27 @@ class EvidenceFinder:
         sentences: list[Sentence] = []
         for i, p in enumerate(passages):
             passage_cov = self.coverage(weights, f"{p.speaker} {p.party} {p.section} {p.text}")
-            for position, text in enumerate(split_sentences(p.text)):
+            texts = split_sentences(p.text)
+            for position, text in enumerate(texts):
                 if len(text.split()) < self.MIN_WORDS:
                     continue
                 vector = self.index.sentence_vector(text)
                 dense = float(vector @ query_vector) if vector is not None else (p.dense_score or 0.0)
                 f = _sentence_features(profile, p, text, position)
+                previous = texts[position - 1] if position else ""
+                f["after_restated"] = float(p.role in GOVERNMENT_ROLES and bool(previous) and _restates(previous))
+                f["relative_position"] = position / max(len(texts) - 1, 1)
                 coverage = self.coverage(weights, text)
                 f.update(dense=dense, coverage=coverage, passage_coverage=passage_cov)
                 f.update(english_x_dense=profile.english * dense, english_x_coverage=profile.english * coverage)
                 sentences.append(Sentence(i, position, text, f))
+        # a passage's similarity to the question is that of its closest sentence: defined the same way
+        # for every candidate, whether dense search, BM25 or a link brought the passage
+        best_in_passage: dict[int, float] = {}
+        for s in sentences:
+            best_in_passage[s.passage_index] = max(best_in_passage.get(s.passage_index, -1.0), s.features["dense"])
+        for s in sentences:
+            s.features["passage_dense"] = best_in_passage[s.passage_index]
         _add_relative_features(sentences)
         evidence = Evidence(profile, passages, sentences)
         if self.ranker is not None and sentences:
@@ -334,10 +364,21 @@ class EvidenceFinder:
         return evidence
 
     def answerability(self, evidence: Evidence) -> float:
-        """P(the documents answer the question) from the strength of its evidence; 1.0 without a model."""
-        if self.ranker is None or self.ranker.answerability is None:
-            return 1.0
-        return float(self.ranker.answerability.score(answer_features(evidence)[None, :])[0])
+        """P(the documents answer the question) from the strength of its evidence.
+
+        The learned model reads dense similarities, whose scale belongs to the embedding model it
+        was trained with; under another embedding the share of the question's (idf-weighted) words
+        that the best hit holds stands in for it.
+        """
+        if self.ranker is not None and self.ranker.answerability is not None and self.learned_embedding:
+            return float(self.ranker.answerability.score(answer_features(evidence)[None, :])[0])
+        hits = [s for s in evidence.sentences if evidence.passages[s.passage_index].via == "hit"]
+        return max((s.features["passage_coverage"] for s in hits), default=0.0)
+
+    @property
+    def learned_embedding(self) -> bool:
+        """Whether the ranker was trained with the embedding model in use."""
+        return self.ranker is not None and self.ranker.meta.get("embedding") == self.embedding
 
 
 def feature_matrix(sentences: list[Sentence]) -> np.ndarray:
@@ -352,7 +393,6 @@ def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int)
     party_match = bool(p.party) and p.party in q.parties
     return {
         "passage_rank": 1.0 / p.rank if p.via == "hit" and p.rank else 0.0,
-        "passage_dense": p.dense_score or 0.0,
         "linked": float(p.via == "linked"),
         "length": math.log1p(len(text.split())),
         "first": float(position == 0),
@@ -370,11 +410,16 @@ def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int)
         "party_match": float(party_match),
         "party_in_sentence": float(any(party in find_parties(text) for party in q.parties)),
         "surname_match": float(bool(p.surname) and p.surname.lower() in q.text.lower()),
-        "restated": float(gov and bool(_RESTATED.search(text))),
+        "restated": float(gov and _restates(text)),
         "refers_elsewhere": float(bool(REFERS_ELSEWHERE.search(text))),
         "chair": float(p.role == "voorzitter" or p.procedural),
         "compare_x_member": float(q.compare and member),
     }
+
+
+def _restates(text: str) -> bool:
+    """A sentence that restates or reports a question rather than answering it."""
+    return bool(_RESTATED.search(text)) or bool(find_parties(text))
 
 
 def _add_relative_features(sentences: list[Sentence]) -> None:

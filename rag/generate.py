@@ -12,6 +12,8 @@ from kamerbron.records import Passage
 
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 600
+# Earlier questions are the user's own and were checked when asked, but an API caller sends the history.
+HISTORY_QUESTION_CHARS = 1000
 # A passage must never close or open a passage block itself: "</passage>" in its text becomes "‹/passage>".
 _PASSAGE_TAG = re.compile(r"<(?=\s*/?\s*passages?\b)", re.IGNORECASE)
 _NUMBER_MARKER = re.compile(r"\s*\[\d+\]")
@@ -39,7 +41,10 @@ def build_messages(
     ]
     turns = [
         # Earlier answers lose their [n] markers so the model is not tempted to cite by number.
-        {"question": q, "answer": _NUMBER_MARKER.sub("", a)[:HISTORY_ANSWER_CHARS]}
+        {
+            "question": q[:HISTORY_QUESTION_CHARS],
+            "answer": _NUMBER_MARKER.sub("", a[: 2 * HISTORY_ANSWER_CHARS])[:HISTORY_ANSWER_CHARS],
+        }
         for q, a in list(history)[-HISTORY_TURNS:]
     ]
     return [

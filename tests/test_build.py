@@ -11,7 +11,7 @@ import pytest
 from ingest.build import build_index
 from kamerbron.embed import HashEmbedder
 from kamerbron.errors import DocumentParseError
-from kamerbron.store import IndexStore
+from kamerbron.store import IndexStore, chunk_sentences
 from tests.fakes.settings import ROOT
 
 DEBATE = """Voorzitter: Van Oosten
@@ -67,7 +67,18 @@ def _build(corpus, settings, embedder=None):
 def test_first_build_embeds_every_chunk(corpus, settings):
     embedder = CountingEmbedder()
     report = _build(corpus, settings, embedder)
-    assert embedder.embedded == report.chunks > 0
+    assert embedder.embedded == report.chunks + report.sentences_embedded and report.embedded == report.chunks > 0
+
+
+def test_first_build_embeds_every_distinct_sentence(corpus, settings):
+    report = _build(corpus, settings)
+    assert report.sentences_embedded == len(chunk_sentences(IndexStore(settings).load().chunks)) > 0
+
+
+def test_sentence_vectors_are_stored_and_loaded(corpus, settings):
+    _build(corpus, settings)
+    stored = IndexStore(settings).load()
+    assert set(stored.sentence_vectors) == set(chunk_sentences(stored.chunks))
 
 
 def test_unchanged_rebuild_does_no_embedding_work(corpus, settings):
@@ -86,8 +97,9 @@ def test_changed_file_embeds_only_its_changed_chunks(corpus, settings):
     _build(corpus, settings)
     (corpus / "b.txt").write_text(OTHER.replace("dit najaar", "volgend voorjaar"), encoding="utf-8")
     embedder = CountingEmbedder()
-    _build(corpus, settings, embedder)
-    assert embedder.embedded == 1
+    report = _build(corpus, settings, embedder)
+    # the changed chunk, and the one sentence of it that changed
+    assert (report.embedded, report.sentences_embedded, embedder.embedded) == (1, 1, 2)
 
 
 def test_changed_file_replaces_its_own_chunks(corpus, settings):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kamerbron.errors import LLMEndpointError
 from kamerbron.settings import LLMSettings
 from kamerbron.text import find_parties
-from rag.condense import condense_heuristic, condense_question, looks_like_follow_up
+from rag.condense import MAX_CONDENSED_CHARS, condense_heuristic, condense_question, looks_like_follow_up
 from rag.llm import OpenAICompatibleLLM
 from tests.fakes.llm import QueuedChatLLM
 from tests.fakes.openai_server import Reply
@@ -120,3 +122,51 @@ def test_follow_up_with_its_own_verb_keeps_its_wording():
 def test_demonstrative_noun_gets_the_previous_topic():
     history = [("Wie stelde in 2018 een taaltoets voor sekswerkers voor?", "")]
     assert "taaltoets" in condense_heuristic("En wat vond de staatssecretaris van dat voorstel?", history)
+
+
+# --- bounded cost (issue #12, findings 1 and 6) -------------------------------------------------------
+
+HUGE_QUESTION = "Wat zei de SP over de pooierboete en " + "de opvang van slachtoffers " * 2000 + "?"
+
+
+def test_huge_previous_question_is_not_copied_whole():
+    condensed = condense_question("En de VVD?", [(HUGE_QUESTION, "Antwoord.")])
+    assert len(condensed) <= MAX_CONDENSED_CHARS
+
+
+def test_huge_previous_question_is_cut_at_a_word():
+    condensed = condense_question("En de VVD?", [(HUGE_QUESTION, "Antwoord.")])
+    assert condensed.endswith("slachtoffers?") or condensed.endswith("opvang?") or condensed.endswith("van?")
+
+
+def test_condensed_question_is_capped_on_the_llm_path():
+    llm = QueuedChatLLM("Wat zei de VVD over " + "de pooierboete " * 30 + "?")
+    assert len(condense_question("En de VVD?", SP_HISTORY, llm)) <= MAX_CONDENSED_CHARS
+
+
+def test_long_own_question_is_left_as_it_is():
+    question = "Wat zei hij daarover, " + "en over de opvang " * 45 + "?"
+    assert condense_question(question, SP_HISTORY).startswith("Wat zei")
+
+
+def test_thousand_follow_ups_do_not_recurse():
+    history = SP_HISTORY + [("En de VVD?", "Antwoord.")] * 1500
+    assert isinstance(condense_question("En het CDA?", history), str)
+
+
+def test_only_the_last_turns_are_read():
+    history = [("En de VVD?", "Antwoord.")] * 1500 + SP_HISTORY
+    assert condense_question("En het CDA?", history) == "Wat zei het CDA over de pooierboete?"
+
+
+def test_thousand_follow_ups_take_no_longer_than_a_few():
+    history = [("En de VVD?", "Antwoord."), ("En de SP?", "Antwoord.")] * 1000
+    started = time.monotonic()
+    condense_question("En het CDA?", SP_HISTORY + history)
+    assert time.monotonic() - started < 0.5
+
+
+def test_llm_prompt_cuts_long_earlier_questions():
+    llm = QueuedChatLLM("Wat zei de VVD over de pooierboete?")
+    condense_question("En de VVD?", [(HUGE_QUESTION, "Antwoord.")], llm)
+    assert len(llm.calls[0][0]["content"]) < 5000

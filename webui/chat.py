@@ -5,16 +5,26 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import gradio as gr
 
-from kamerbron.errors import KamerbronError, QuestionInvalidError
+from kamerbron.errors import KamerbronError, LLMEndpointError, QuestionInvalidError
 from kamerbron.records import Answer, AnswerUpdate, Filters
 from kamerbron.settings import Settings
+from rag.llm import user_reason
 from webui import render
-from webui.api import AskGate, answer_payload, make_filters, parse_filters, parse_history, validate_question
-from webui.feedback import FeedbackRecord, FeedbackStore
+from webui.api import (
+    AskGate,
+    Channel,
+    answer_payload,
+    make_filters,
+    parse_filters,
+    parse_history,
+    validate_question,
+)
+from webui.feedback import FeedbackRateLimit, FeedbackRecord, FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +33,19 @@ UNEXPECTED_ERROR = (
     "blijft het misgaan, meld het dan aan de beheerder."
 )
 MAX_COMMENT_CHARS = 2000
+FEEDBACK_ONLY_ON_ANSWERS = "Feedback kan alleen bij een antwoord worden gegeven."
+FEEDBACK_TOO_FAST = "Je geeft wel erg snel feedback. Probeer het over een minuut opnieuw."
+# The scope state key where webui.server puts the client (signed-in user or address) of a request.
+CLIENT_STATE_KEY = "kamerbron_client"
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A checked question with its history and filters, ready to be answered."""
+
+    question: str
+    history: list[tuple[str, str]]
+    filters: Filters | None
 
 
 class AnswererLike(Protocol):
@@ -56,28 +79,41 @@ class ChatHandlers:
         self.answerer = answerer
         self.settings = settings
         self.feedback = feedback or FeedbackStore(settings.paths.feedback_path)
-        self.gate = gate or AskGate(settings.app.concurrency)
+        self.gate = gate or AskGate.from_settings(settings)
         self.unavailable = unavailable
+        self.feedback_limit = FeedbackRateLimit(settings.app.feedback_per_minute)
         self._rating_clock = itertools.count(1)
 
-    def _require_answerer(self) -> AnswererLike:
+    def require_answerer(self) -> AnswererLike:
         if self.answerer is None:
             raise self.unavailable or KamerbronError("De antwoordmodule is niet geladen; herstart de app.")
         return self.answerer
 
     # --- answering -------------------------------------------------------------------------
 
-    def ask(self, question: Any, history: Any = None, filters: Any = None) -> Answer:
+    def prepare(self, question: Any, history: Any = None, filters: Any = None) -> AskRequest:
+        """Check an API request's fields (cheap, before any slot is taken); raises KamerbronError subclasses."""
+        return AskRequest(
+            question=validate_question(question, self.settings),
+            history=parse_history(history, self.settings),
+            filters=filters if isinstance(filters, Filters) else parse_filters(filters),
+        )
+
+    def ask(
+        self, question: Any, history: Any = None, filters: Any = None, *, channel: Channel = "api", client: str = ""
+    ) -> Answer:
         """One complete answer for the JSON and Gradio APIs; raises KamerbronError subclasses."""
-        question = validate_question(question, self.settings)
-        parsed_history = parse_history(history)
-        parsed_filters = filters if isinstance(filters, Filters) else parse_filters(filters)
-        answerer = self._require_answerer()
-        with self.gate.enter():
-            return answerer.answer(question, history=parsed_history, filters=parsed_filters)
+        request = self.prepare(question, history, filters)
+        answerer = self.require_answerer()
+        with self.gate.enter(channel, client):
+            return answerer.answer(request.question, history=request.history, filters=request.filters)
 
     def ask_api(
-        self, question: str, history: list[list[str]] | None = None, filters: dict | None = None
+        self,
+        question: str,
+        history: list[list[str]] | None = None,
+        filters: dict | None = None,
+        request: gr.Request | None = None,
     ) -> dict:
         """Answer a question with citations (Gradio API endpoint "ask").
 
@@ -85,9 +121,9 @@ class ChatHandlers:
         kamerbron.records.Filters, e.g. {"parties": ["SP"], "date_from": "2020-01-01"}.
         """
         try:
-            return answer_payload(self.ask(question, history, filters))
+            return answer_payload(self.ask(question, history, filters, channel="api", client=client_of(request)))
         except KamerbronError as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            raise gr.Error(public_message(error), title="Fout", print_exception=False) from None
 
     def respond(
         self,
@@ -98,10 +134,13 @@ class ChatHandlers:
         doc_ids: list[str] | None = None,
         date_from: str | None = "",
         date_to: str | None = "",
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[list[dict], list[dict], str]]:
         """Stream the answer to ``question``: yields (chat messages, turns, question box text)."""
         turns = list(turns or [])
-        history = [(t["question"], t["answer"].answer) for t in turns if t.get("answer") is not None]
+        answered = [(t["question"], t["answer"].answer) for t in turns if t.get("answer") is not None]
+        # A long chat keeps all its turns on screen; answering needs only the last few.
+        history = answered[-self.settings.app.max_history_pairs :]
         turn: dict = {"question": question or "", "answer": None, "error": "", "partial": "", "rating": None}
         turns.append(turn)
         try:
@@ -117,8 +156,8 @@ class ChatHandlers:
         turn["question"] = clean
         yield self.messages(turns), turns, ""
         try:
-            answerer = self._require_answerer()
-            with self.gate.enter():
+            answerer = self.require_answerer()
+            with self.gate.enter("chat", client_of(request)):
                 for update in answerer.stream(clean, history=history, filters=filters):
                     if update.final is not None:
                         turn["answer"] = update.final
@@ -128,7 +167,7 @@ class ChatHandlers:
             if turn["answer"] is None:
                 raise KamerbronError("Het antwoord is onvolledig gebleven. Stel de vraag opnieuw.")
         except KamerbronError as error:
-            turn["error"] = str(error)
+            turn["error"] = public_message(error)
         except Exception:
             log.exception("answering failed for question %r", clean)
             turn["error"] = UNEXPECTED_ERROR
@@ -156,20 +195,30 @@ class ChatHandlers:
 
     # --- feedback --------------------------------------------------------------------------
 
-    def like(self, turns: list[dict] | None, data: gr.LikeData, request: gr.Request | None = None) -> tuple[list[dict], str]:
-        """Store a like or dislike of an answer; returns (turns, status message)."""
+    def like(
+        self, turns: list[dict] | None, data: gr.EventData, request: gr.Request | None = None
+    ) -> tuple[list[dict], str]:
+        """Store a like or dislike of an answer this session received; returns (turns, status message).
+
+        ``data`` comes from the browser and is not trusted: only the index of an answered turn in
+        this session's own turns (server-side state) counts; anything else is turned away with a message.
+        """
         turns = list(turns or [])
-        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        position = int(index) // 2
-        if not 0 <= position < len(turns) or turns[position].get("answer") is None:
-            return turns, "Feedback kan alleen bij een antwoord worden gegeven."
-        if data.liked is True:
+        event = getattr(data, "_data", None)
+        event = event if isinstance(event, dict) else {}
+        position = _message_position(event.get("index"))
+        if position is None or not 0 <= position // 2 < len(turns) or turns[position // 2].get("answer") is None:
+            return turns, FEEDBACK_ONLY_ON_ANSWERS
+        liked = event.get("liked")
+        if liked is True:
             rating = "like"
-        elif data.liked is False:
+        elif liked is False:
             rating = "dislike"
         else:
             return turns, ""
-        turn = turns[position]
+        if not self.feedback_limit.allow(client_of(request)):
+            return turns, FEEDBACK_TOO_FAST
+        turn = turns[position // 2]
         turn["rating"] = rating
         turn["rated_at"] = next(self._rating_clock)
         self.feedback.append(FeedbackRecord.from_answer(turn["answer"], rating=rating, user=_user(request)))
@@ -183,7 +232,7 @@ class ChatHandlers:
         Returns (turns, comment box text, status message).
         """
         turns = list(turns or [])
-        text = (text or "").strip()
+        text = (text if isinstance(text, str) else "").strip()
         if not text:
             return turns, "", "Typ eerst een opmerking."
         if len(text) > MAX_COMMENT_CHARS:
@@ -191,12 +240,45 @@ class ChatHandlers:
         answered = [t for t in turns if t.get("answer") is not None]
         if not answered:
             return turns, text, "Er is nog geen antwoord om een opmerking bij te plaatsen."
+        if not self.feedback_limit.allow(client_of(request)):
+            return turns, text, FEEDBACK_TOO_FAST
         rated = [t for t in answered if t.get("rated_at")]
         target = max(rated, key=lambda t: t["rated_at"]) if rated else answered[-1]
         self.feedback.append(
             FeedbackRecord.from_answer(target["answer"], rating=target.get("rating"), comment=text, user=_user(request))
         )
         return turns, "", f"Opmerking opgeslagen bij het antwoord op: “{render.md_text(target['question'])}”."
+
+
+def public_message(error: KamerbronError) -> str:
+    """What a user reads for ``error``: its own Dutch message, except for the LLM endpoint's.
+
+    An LLMEndpointError names the endpoint URL and settings, which are for the log, not for users.
+    """
+    if isinstance(error, LLMEndpointError):
+        log.warning("LLM endpoint error shown to the user as a generic message: %s", error)
+        return f"Het taalmodel gaf geen antwoord ({user_reason(error)}). Probeer het later opnieuw."
+    return str(error)
+
+
+def client_of(request: gr.Request | None) -> str:
+    """Who asks, for per-client limits: set by webui.server's middleware (user, else address)."""
+    inner = getattr(request, "request", None) if request is not None else None
+    state = getattr(inner, "state", None)
+    client = getattr(state, CLIENT_STATE_KEY, None) if state is not None else None
+    if isinstance(client, str) and client:
+        return client
+    host = getattr(getattr(inner, "client", None), "host", None)
+    return f"ip:{host}" if host else ""
+
+
+def _message_position(index: Any) -> int | None:
+    """The chat message index of a like event: an int, or [row, column] from a 2-D chatbot; else None."""
+    if isinstance(index, (list, tuple)) and index:
+        index = index[0]
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        return None
+    return index
 
 
 def _user(request: gr.Request | None) -> str:

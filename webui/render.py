@@ -18,6 +18,8 @@ MONTHS_NL = (
     "juli", "augustus", "september", "oktober", "november", "december",
 )
 REFUSAL_FALLBACK = "Op deze vraag staat geen antwoord in de gevonden passages."
+UNKNOWN_ROLE = "onbekend"  # the parsers' value for a role they could not tell: not worth a label
+STATUS_HINT = "Publicatiestatus van het document, zoals de uitgever die vermeldt"
 CLOSEST_SHOWN = 3
 # A card shows a passage whole below this length, else an excerpt with this much context.
 EXCERPT_WHOLE_BELOW = 480
@@ -156,12 +158,12 @@ def _who(speaker: str, party: str, role: str) -> str:
     parts = [f'<span class="kb-speaker">{esc(speaker) or "Onbekende spreker"}</span>']
     if party:
         parts.append(f'<span class="kb-party">{esc(party)}</span>')
-    if role:
+    if role and role != UNKNOWN_ROLE:
         parts.append(f'<span class="kb-role">{esc(role)}</span>')
     return " ".join(parts)
 
 
-def _doc_line(title: str, date_value: str, url: str) -> str:
+def _doc_line(title: str, date_value: str, url: str, status: str = "") -> str:
     parts = []
     if title:
         parts.append(f'<span class="kb-doc-title">{esc(title)}</span>')
@@ -169,6 +171,9 @@ def _doc_line(title: str, date_value: str, url: str) -> str:
     # titles of debate reports already end in the meeting date ("gehouden op 27 september 2018")
     if shown_date and shown_date not in title:
         parts.append(f'<span class="kb-date">{esc(shown_date)}</span>')
+    if status:
+        # Whoever cites the passage must see that it is e.g. an uncorrected report.
+        parts.append(f'<span class="kb-status" title="{esc(STATUS_HINT)}">{esc(status)}</span>')
     link = safe_url(url)
     if link:
         parts.append(
@@ -184,7 +189,7 @@ def citation_card(citation: Citation) -> str:
         f'<div class="kb-card">'
         f'<div class="kb-card-head"><span class="kb-card-n">[{int(citation.n)}]</span> '
         f"{_who(citation.speaker, citation.party, citation.role)}</div>"
-        f"{_doc_line(citation.doc_title, citation.date, citation.url)}"
+        f"{_doc_line(citation.doc_title, citation.date, citation.url, citation.status)}"
         f"{passage_html(citation.text, citation.sentences)}"
         f"</div>"
     )
@@ -196,7 +201,7 @@ def passage_card(passage: Passage, *, badge: str = "") -> str:
     return (
         f'<div class="kb-card kb-card-other">'
         f'<div class="kb-card-head">{_who(passage.speaker, passage.party, passage.role)}{badge_html}</div>'
-        f"{_doc_line(passage.doc_title, passage.date, passage.url)}"
+        f"{_doc_line(passage.doc_title, passage.date, passage.url, passage.status)}"
         f"{passage_html(passage.text)}"
         f"</div>"
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,17 @@ from kamerbron.errors import (  # noqa: E402
 )
 from kamerbron.settings import Settings, load_settings  # noqa: E402
 from rag.answer import Answerer  # noqa: E402
-from webui.api import AskGate, AskQueueFullError, AskRequestInvalidError, answer_payload  # noqa: E402
-from webui.chat import UNEXPECTED_ERROR, AnswererLike, ChatHandlers  # noqa: E402
+from webui.api import (  # noqa: E402
+    AskGate,
+    AskQueueFullError,
+    AskRequestInvalidError,
+    AskRequestUnprocessableError,
+    answer_payload,
+    client_busy_message,
+    json_problem,
+    seconds_nl,
+)
+from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHandlers, public_message  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
 from webui.feedback import FeedbackStore  # noqa: E402
 from webui.render import format_date_nl  # noqa: E402
@@ -40,8 +51,18 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CORS_PATHS = frozenset({"/api/ask", "/widget.js"})
-GRADIO_QUEUE_SIZE = 64
-ANSWERING = "answering"
+# Gradio's queue holds the chat's waiting questions (and the Gradio API's); per slot this many.
+GRADIO_QUEUE_PER_SLOT = 16
+GRADIO_QUEUE_MIN = 64
+# Concurrency groups of Gradio's queue: a burst of Gradio API calls never holds up the chat's events.
+CHAT_GROUP = "chat"
+API_GROUP = "api"
+GRADIO_PREFIX = "/gradio_api/"
+# Where Gradio queues an event: one per question, counted per client.
+GRADIO_JOIN_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/")
+# No feature of Kamerbron takes files, so Gradio's upload routes are closed.
+UPLOAD_PATHS = ("/gradio_api/upload", "/gradio_api/upload_progress")
+GRADIO_MAX_FILE_SIZE = "1mb"
 EXAMPLE_QUESTIONS = [
     "Wat antwoordde de minister op de vragen van de SP over de capaciteit van de politie?",
     "Wie stelde een taaltoets voor sekswerkers voor?",
@@ -62,13 +83,35 @@ class Access:
         self.password = app.auth_password.get_secret_value()
         self.user_header = app.trusted_user_header.strip().lower()
         self.allowed_origins = {o.strip().rstrip("/").lower() for o in app.allowed_origins if o.strip()}
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in app.trusted_proxies]
 
     @property
     def enabled(self) -> bool:
         return bool(self.username or self.user_header)
 
-    def authenticate(self, headers: Headers) -> tuple[str | None, str]:
-        """(user, "") when allowed, (None, Dutch reason) when not; user is "" without authentication."""
+    def is_proxy(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.proxies)
+
+    def client_address(self, scope: Scope, headers: Headers) -> str:
+        """The caller's address: from X-Forwarded-For only when the request comes from a trusted proxy."""
+        peer = (scope.get("client") or ("", 0))[0] or ""
+        if not self.is_proxy(peer):
+            return peer
+        hops = [hop.strip() for hop in headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self.is_proxy(hop):
+                return hop
+        return hops[0] if hops else peer
+
+    def authenticate(self, headers: Headers, peer: str = "") -> tuple[str | None, str]:
+        """(user, "") when allowed, (None, Dutch reason) when not; user is "" without authentication.
+
+        ``peer`` is the address the request comes from: the user header counts only from a trusted proxy.
+        """
         user = ""
         if self.username:
             scheme, _, encoded = headers.get("authorization", "").partition(" ")
@@ -83,6 +126,10 @@ class Access:
             user = given_user
         if self.user_header:
             header_user = headers.get(self.user_header, "").strip()
+            if self.user_header in headers and not self.is_proxy(peer):
+                log.warning("refused %s header from %s, which is not in KAMERBRON_APP_TRUSTED_PROXIES",
+                            self.user_header, peer or "an unknown address")
+                return None, "Aanmelden kan alleen via het intranet: deze aanvraag kwam niet via de aanmeldserver."
             if not header_user:
                 return None, "Niet aangemeld: open Kamerbron via het intranet, zodat je aanmelding wordt meegestuurd."
             user = header_user
@@ -90,7 +137,7 @@ class Access:
 
     def gradio_user(self, request: Request) -> str | None:
         """For gr.mount_gradio_app(auth_dependency=...): the user, or None to refuse."""
-        user, _ = self.authenticate(request.headers)
+        user, _ = self.authenticate(request.headers, request.client.host if request.client else "")
         return user or None
 
     def origin_allowed(self, origin: str, scope: Scope, headers: Headers) -> bool:
@@ -135,14 +182,17 @@ class AccessMiddleware:
             }
             await Response(status_code=204, headers=preflight)(scope, receive, send)
             return
-        user, reason = self.access.authenticate(headers)
+        user, reason = self.access.authenticate(headers, (scope.get("client") or ("", 0))[0] or "")
         if user is None:
             extra = dict(cors_headers)
             if self.access.username:
                 extra["WWW-Authenticate"] = 'Basic realm="Kamerbron", charset="UTF-8"'
             await self._refuse(scope, receive, send, 401, reason, extra)
             return
-        scope.setdefault("state", {})["kamerbron_user"] = user
+        state = scope.setdefault("state", {})
+        state["kamerbron_user"] = user
+        # Per-client limits count by signed-in user, else by address.
+        state[CLIENT_STATE_KEY] = f"user:{user}" if user else f"ip:{self.access.client_address(scope, headers)}"
         if not cors_headers:
             await self.app(scope, receive, send)
             return
@@ -162,6 +212,187 @@ class AccessMiddleware:
             await send({"type": "websocket.close", "code": 1008})
             return
         await JSONResponse({"error": reason}, status_code=status, headers=headers)(scope, receive, send)
+
+
+# --- request limits ----------------------------------------------------------------------------
+
+
+class RequestLimitsMiddleware:
+    """Bounds what one request may cost, on every route, before the app sees it.
+
+    - a body over ``max_body_bytes`` gets 413, by its Content-Length or by the bytes that arrive;
+    - a JSON body that is too deep, not UTF-8, not JSON or holds lone surrogates gets 422 or 400;
+    - Gradio's upload routes are closed (no feature takes files);
+    - a client with ``per_client`` questions already queued or answered gets 429 for one more in
+      Gradio's queue (``gradio_backlog``);
+    - Gradio's own English refusals (a full queue, a malformed body) are answered in Dutch, a full
+      queue with 429 and an honest Retry-After.
+    Every refusal is JSON ``{"error": ..., "detail": ...}`` (Gradio's page shows ``detail``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        per_client: int,
+        gradio_backlog: Callable[[str], int],
+        retry_after_s: Callable[[], int],
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.per_client = per_client
+        self.gradio_backlog = gradio_backlog
+        self.retry_after_s = retry_after_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope.get("method", "GET")
+        headers = Headers(scope=scope)
+        if path.rstrip("/") in UPLOAD_PATHS:
+            await _refusal(403, "Bestanden uploaden kan niet in Kamerbron.")(scope, receive, send)
+            return
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        if method in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            await self._too_large(scope, receive, send)
+            return
+        if body and (path == "/api/ask" or "json" in headers.get("content-type", "")):
+            problem = json_problem(body)
+            if problem:
+                await _refusal(*problem)(scope, receive, send)
+                return
+        client = (scope.get("state") or {}).get(CLIENT_STATE_KEY, "")
+        if method == "POST" and path.startswith(GRADIO_JOIN_PATHS) and self.gradio_backlog(client) >= self.per_client:
+            wait = self.retry_after_s()
+            message = client_busy_message(self.per_client, wait)
+            await _refusal(429, message, {"Retry-After": str(wait)})(scope, receive, send)
+            return
+        replay = _replaying(body, receive)
+        if path.startswith(GRADIO_PREFIX):
+            await self.app(scope, replay, self._dutch_gradio_refusals(send))
+        else:
+            await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit_kb = self.max_body_bytes // 1024
+        await _refusal(413, f"De aanvraag is te groot (maximaal {limit_kb} kB).")(scope, receive, send)
+
+    def _dutch_gradio_refusals(self, send: Send) -> Send:
+        """Gradio answers a full queue with 503 "Queue is full" and a bad body with a list of English errors."""
+        held: list[Message] = []
+
+        async def translating_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (422, 503):
+                held.append(message)
+                return
+            if not held:
+                await send(message)
+                return
+            held.append(message)
+            if message.get("more_body"):
+                return
+            start, chunks = held[0], held[1:]
+            raw = b"".join(chunk.get("body", b"") for chunk in chunks)
+            replacement = self._dutch(start["status"], raw)
+            held.clear()
+            if replacement is None:
+                await send(start)
+                for chunk in chunks:
+                    await send(chunk)
+                return
+            status, content, extra = replacement
+            response = JSONResponse(content, status_code=status, headers=extra)
+            await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+            await send({"type": "http.response.body", "body": response.body})
+
+        return translating_send
+
+    def _dutch(self, status: int, raw: bytes) -> tuple[int, dict, dict] | None:
+        try:
+            detail = json.loads(raw).get("detail")
+        except (ValueError, AttributeError):
+            return None
+        if status == 503 and isinstance(detail, str) and detail.startswith("Queue is full"):
+            wait = self.retry_after_s()
+            message = f"Het is nu te druk: er wachten al veel vragen. Probeer het over {seconds_nl(wait)} opnieuw."
+            return 429, {"error": message, "detail": message}, {"Retry-After": str(wait)}
+        if status == 422 and isinstance(detail, list):
+            message = "De aanvraag heeft niet de vorm die dit adres verwacht."
+            return 422, {"error": message, "detail": message}, {}
+        return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it passes ``limit`` bytes."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the app the body already read, then waits for the disconnect as before."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _refusal(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "detail": message}, status_code=status, headers=headers)
+
+
+def gradio_waiting_for(demo: gr.Blocks) -> Callable[[str], int]:
+    """Events of one client waiting in Gradio's queue, not yet started (once started, AskGate counts them).
+
+    Reads Gradio's queue (``Blocks._queue.event_queue_per_concurrency_id``, each event holding the
+    request that queued it); tests/test_admission.py checks that this still works with the pinned Gradio.
+    """
+
+    def count(client: str) -> int:
+        groups = getattr(getattr(demo, "_queue", None), "event_queue_per_concurrency_id", {})
+        waiting = [event for group in list(groups.values()) for event in list(getattr(group, "queue", []))]
+        return sum(1 for event in waiting if _event_client(event) == client)
+
+    return count
+
+
+def _event_client(event: Any) -> str:
+    request = getattr(event, "request", None)
+    scope = getattr(request, "scope", None) or {}
+    return (scope.get("state") or {}).get(CLIENT_STATE_KEY, "")
+
+
+def gradio_waiting(demo: gr.Blocks) -> int:
+    """Events waiting in Gradio's queue (all groups)."""
+    try:
+        return len(demo._queue)
+    except (AttributeError, TypeError):
+        return 0
 
 
 # --- the Gradio app ---------------------------------------------------------------------------
@@ -275,9 +506,17 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
 
         inputs = [question, turns, party, speaker, document, date_from, date_to]
         outputs = [chatbot, turns, question]
-        # One concurrency group for every way of asking, so the queue's limit is the configured one.
-        question.submit(handlers.respond, inputs, outputs, api_visibility="private", concurrency_id=ANSWERING)
-        send.click(handlers.respond, inputs, outputs, api_visibility="private", concurrency_id=ANSWERING)
+        # The chat's and the Gradio API's events run in their own groups, each as wide as the answering
+        # slots they may hold (handlers.gate), so a burst of API calls never holds up a chat question.
+        chat_limit, api_limit = handlers.gate.slots, handlers.gate.api_slots
+        question.submit(
+            handlers.respond, inputs, outputs, api_visibility="private",
+            concurrency_id=CHAT_GROUP, concurrency_limit=chat_limit,
+        )
+        send.click(
+            handlers.respond, inputs, outputs, api_visibility="private",
+            concurrency_id=CHAT_GROUP, concurrency_limit=chat_limit,
+        )
         clear.click(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
         # The chatbot's own trash button empties only the messages; forget the turns as well.
         chatbot.clear(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
@@ -293,9 +532,14 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
 
         refresh.click(load_report, None, report, queue=False, api_visibility="private")
         demo.load(load_report, None, report, queue=False, api_visibility="private")
-        gr.api(handlers.ask_api, api_name="ask", concurrency_id=ANSWERING)
+        gr.api(handlers.ask_api, api_name="ask", concurrency_id=API_GROUP, concurrency_limit=api_limit)
 
-    demo.queue(default_concurrency_limit=settings.app.concurrency, max_size=GRADIO_QUEUE_SIZE)
+    # api_open=False: answering functions are reached through the queue only, where clients are counted.
+    demo.queue(
+        default_concurrency_limit=chat_limit,
+        max_size=max(GRADIO_QUEUE_MIN, GRADIO_QUEUE_PER_SLOT * handlers.gate.slots),
+        api_open=False,
+    )
     return demo
 
 
@@ -303,6 +547,8 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
 
 
 def _status_for(error: KamerbronError) -> int:
+    if isinstance(error, AskRequestUnprocessableError):
+        return 422
     if isinstance(error, (QuestionInvalidError, AskRequestInvalidError)):
         return 400
     if isinstance(error, AskQueueFullError):
@@ -354,13 +600,14 @@ def create_server(
     """FastAPI app with the chat at /, POST /api/ask, /widget.js and /widget-demo.
 
     Without an answerer the real one is loaded; if that fails (no index), the app still starts
-    and every question gets the error's message (HTTP 503 on the API).
+    and every question gets the error's message (HTTP 503 on the API). ``api_max_waiting``
+    overrides ``app.api_queue_size``.
     """
     settings = settings or load_settings()
     unavailable: KamerbronError | None = None
     if answerer is None:
         answerer, unavailable = load_answerer(settings)
-    gate = AskGate(settings.app.concurrency, api_max_waiting)
+    gate = AskGate.from_settings(settings, api_waiting=api_max_waiting)
     handlers = ChatHandlers(
         answerer, settings, feedback=feedback or FeedbackStore(settings.paths.feedback_path),
         gate=gate, unavailable=unavailable,
@@ -371,9 +618,10 @@ def create_server(
 
     @app.post("/api/ask")
     async def api_ask(request: Request) -> JSONResponse:
+        # RequestLimitsMiddleware has checked size, depth, encoding and syntax already.
         try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(await request.body())
+        except ValueError:
             return JSONResponse({"error": "De aanvraag is geen geldige JSON."}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"error": 'Verwacht een object zoals {"question": "..."}.'}, status_code=400)
@@ -383,12 +631,19 @@ def create_server(
                 {"error": f"Onbekend veld: {', '.join(unknown)}. Toegestaan: question, history, filters."},
                 status_code=400,
             )
+        client = request.scope.get("state", {}).get(CLIENT_STATE_KEY, "")
         try:
-            answer = await run_in_threadpool(handlers.ask, body.get("question"), body.get("history"), body.get("filters"))
+            asked = handlers.prepare(body.get("question"), body.get("history"), body.get("filters"))
+            answerer = handlers.require_answerer()
+            # Waiting for a slot happens in the event loop: a long queue holds no threads.
+            async with gate.enter_async("api", client):
+                answer = await run_in_threadpool(
+                    answerer.answer, asked.question, history=asked.history, filters=asked.filters
+                )
         except KamerbronError as error:
             status = _status_for(error)
-            headers = {"Retry-After": "30"} if status == 429 else None
-            return JSONResponse({"error": str(error)}, status_code=status, headers=headers)
+            headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, AskQueueFullError) else None
+            return JSONResponse({"error": public_message(error)}, status_code=status, headers=headers)
         except Exception:
             log.exception("POST /api/ask failed")
             return JSONResponse({"error": UNEXPECTED_ERROR}, status_code=500)
@@ -397,7 +652,7 @@ def create_server(
     @app.get("/api/health")
     async def api_health() -> dict:
         return {"status": "ok" if handlers.answerer is not None else "unavailable",
-                "error": str(unavailable) if unavailable else ""}
+                "error": str(unavailable) if unavailable else "", "queue": gate.snapshot()}
 
     @app.get("/widget.js")
     async def widget_js() -> Response:
@@ -424,6 +679,19 @@ def create_server(
         pwa=False,
         theme=app_theme(),
         css=(STATIC_DIR / "app.css").read_text(encoding="utf-8"),
+        max_file_size=GRADIO_MAX_FILE_SIZE,
+    )
+    # Added last runs first: access (who is it) before limits (which count per client).
+    waiting_in_gradio = gradio_waiting_for(demo)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_body_bytes=settings.app.max_body_bytes,
+        per_client=settings.app.max_per_client,
+        gradio_backlog=lambda client: waiting_in_gradio(client) + gate.admitted(client),
+        retry_after_s=lambda: gate.retry_after_s("chat", extra_waiting=gradio_waiting(demo)),
     )
     app.add_middleware(AccessMiddleware, access=access)
+    if access.user_header and not access.proxies:
+        log.warning("KAMERBRON_APP_TRUSTED_USER_HEADER is set but KAMERBRON_APP_TRUSTED_PROXIES is empty: "
+                    "every request with that header is refused")
     return app

@@ -11,7 +11,8 @@ Metadata merge rule: a fact parsed from the text (doc_type, dossier, number, dat
 chair) wins; the manifest entry fills what the text does not state; a manifest value that
 disagrees with the text is reported in ``warnings``. The display fields ``title`` and ``url``
 are taken from the manifest when it gives them, else built from the text (url only when both
-dossier and number are known). Dates: the meeting date for debates ('heeft op 27 september
+dossier and number are known); the publication ``status`` comes from the manifest (a text
+file does not state one). Dates: the meeting date for debates ('heeft op 27 september
 2018 overleg gevoerd'), else 'Vastgesteld <date>', the letter date ('Den Haag, 13 november
 2018').
 """
@@ -364,4 +365,5 @@ def merge_meta(
     if not url and values["dossier"] and values["number"]:
         url = OFFICIAL_URL.format(dossier=values["dossier"].replace(" ", ""), number=values["number"])
     values["url"] = url
+    values["status"] = str(entry.get("status") or "")
     return DocumentMeta(doc_id=doc_id, source_file=source_file, content_hash=content_hash, **values)

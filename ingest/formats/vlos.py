@@ -135,7 +135,7 @@ def parse(raw: bytes, *, doc_id: str, source_file: str, manifest_entry: dict | N
         )
     meta = _meta(state, doc_id=doc_id, source_file=source_file, entry=manifest_entry or {},
                  content_hash=hashlib.sha256(raw).hexdigest())  # fmt: skip
-    return ParsedDocument(meta=meta.model_copy(update={"status": status}), turns=to_turns(state.drafts, doc_id),
+    return ParsedDocument(meta=meta.model_copy(update={"status": status or meta.status}), turns=to_turns(state.drafts, doc_id),
                           warnings=state.warnings)  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from ingest.chunk import chunk_document
 from kamerbron.embed import HashEmbedder
 from kamerbron.records import Chunk, DocumentMeta, ParsedDocument, Turn
 from kamerbron.settings import Settings
-from kamerbron.store import IndexState, IndexStore
+from kamerbron.store import chunk_sentences, IndexState, IndexStore
 
 
 def small_chunks(settings: Settings) -> list[Chunk]:
@@ -29,5 +29,9 @@ def write_small_index(settings: Settings, chunks: list[Chunk] | None = None) -> 
     """``chunks`` (default: ``small_chunks``) written as one generation; (store, state)."""
     chunks = chunks or small_chunks(settings)
     store = IndexStore(settings)
-    vectors = HashEmbedder(settings.embedding.dim).embed_passages([c.embed_text for c in chunks])
-    return store, store.write_generation(chunks, vectors, {"d.txt": {"content_hash": "h", "chunks": len(chunks)}})
+    embedder = HashEmbedder(settings.embedding.dim)
+    vectors = embedder.embed_passages([c.embed_text for c in chunks])
+    sentences = chunk_sentences(chunks)
+    sentence_vectors = dict(zip(sentences, embedder.embed_passages(list(sentences.values()))))
+    files = {"d.txt": {"content_hash": "h", "chunks": len(chunks)}}
+    return store, store.write_generation(chunks, vectors, files, sentence_vectors)

@@ -26,6 +26,7 @@
       closest: "Dichtstbijzijnde passages (niet beantwoordend)",
       notAnswering: "niet beantwoordend",
       source: "Officiële bron",
+      status: "Publicatiestatus van het document, zoals de uitgever die vermeldt",
       whole: "Hele passage",
       unknownSpeaker: "Onbekende spreker",
       network: "Kamerbron is niet bereikbaar. Controleer de verbinding en probeer het opnieuw.",
@@ -50,6 +51,7 @@
       closest: "Closest passages (not answering the question)",
       notAnswering: "not answering",
       source: "Official source",
+      status: "The document's publication status, as its publisher states it",
       whole: "Whole passage",
       unknownSpeaker: "Unknown speaker",
       network: "Kamerbron cannot be reached. Check the connection and try again.",
@@ -186,7 +188,7 @@
     if (options.n) head.appendChild(el("span", "kbw-n", "[" + options.n + "]"));
     head.appendChild(el("span", "kbw-speaker", item.speaker || T.unknownSpeaker));
     if (item.party) head.appendChild(el("span", "kbw-party", item.party));
-    if (item.role) head.appendChild(el("span", "kbw-role", item.role));
+    if (item.role && item.role !== "onbekend") head.appendChild(el("span", "kbw-role", item.role));
     if (options.badge) head.appendChild(el("span", "kbw-badge", options.badge));
     box.appendChild(head);
     var doc = el("div", "kbw-doc");
@@ -194,6 +196,12 @@
     if (item.doc_title) parts.push(el("span", "", item.doc_title));
     // titles of debate reports already end in the meeting date
     if (item.date && (item.doc_title || "").indexOf(formatDate(item.date)) < 0) parts.push(el("span", "", formatDate(item.date)));
+    // the publication status, e.g. "Ongecorrigeerd": whoever cites the passage must see it
+    if (item.status) {
+      var status = el("span", "kbw-status", item.status);
+      status.title = T.status;
+      parts.push(status);
+    }
     var url = safeUrl(item.url);
     if (url) {
       var link = el("a", "", T.source);
