@@ -305,7 +305,8 @@ def render(result: dict) -> str:
         "",
         "Latencies are of answered questions, measured by the clients (queueing included). A 429 here is the "
         "admission working: per-client limits and the API's share of the slots, each with a Retry-After from the "
-        "measured answer time (webui/api.py, `AskGate`).",
+        "measured answer time (webui/api.py, `AskGate`). The clients run on the same cores as the app, so part of "
+        "the lower throughput at 50 and 100 users is their own cost.",
         "",
     ]
     return "\n".join(lines)

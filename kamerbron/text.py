@@ -149,6 +149,17 @@ PARTY_RE = re.compile(
 )
 # Roles whose turns speak for the government.
 GOVERNMENT_ROLES = frozenset({"minister", "staatssecretaris", "regering"})
+# A question that names the government ("de minister", "het kabinet", "the state secretary").
+GOVERNMENT_RE = re.compile(
+    r"\b(?:minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state\s+secretary)\b", re.I
+)
+# A question that asks who: "wie", "welk Kamerlid", "welke partij", "who", "which party".
+WHO_QUESTION_RE = re.compile(
+    r"^\s*(?:en\s+)?(?:wie\b|welk(?:e)?\s+(?:kamerlid|kamerleden|partij|partijen|fractie|fracties|woordvoerder|lid)\b"
+    r"|door wie\b|who\b|which\s+(?:member|members|mp|mps|party|parties|politician)\b|by whom\b)",
+    re.I,
+)
+
 
 
 def find_parties(text: str) -> list[str]:

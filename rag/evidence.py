@@ -28,7 +28,15 @@ import numpy as np
 
 from kamerbron.errors import KamerbronError
 from kamerbron.records import Passage
-from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, find_parties, is_english, split_sentences
+from kamerbron.text import (
+    GOVERNMENT_RE,
+    GOVERNMENT_ROLES,
+    MONTHS_NL,
+    WHO_QUESTION_RE,
+    find_parties,
+    is_english,
+    split_sentences,
+)
 from rag.index import LoadedIndex
 from rag.retrieve import expand_for_bm25
 
@@ -36,20 +44,12 @@ RANKER_FILE = "sentence_ranker.json"
 
 # ---------------------------------------------------------------- the question
 
-_WHO = re.compile(
-    r"^\s*(?:en\s+)?(?:wie\b|welk(?:e)?\s+(?:kamerlid|kamerleden|partij|partijen|fractie|fracties|woordvoerder|lid)\b"
-    r"|door wie\b|who\b|which\s+(?:member|members|mp|mps|party|parties|politician)\b|by whom\b)",
-    re.I,
-)
 _QUANTITY = re.compile(
     r"\b(?:hoeveel|hoe\s+(?:groot|veel|lang|hoog)|welk\s+bedrag|welke\s+bedragen|aantal|percentage|how\s+(?:many|much|long|high)"
     r"|what\s+(?:amount|share|percentage|number))\b",
     re.I,
 )
 _WHEN = re.compile(r"\b(?:wanneer|welke\s+datum|in\s+welk\s+jaar|sinds\s+wanneer|when|what\s+date|which\s+year|what\s+year)\b", re.I)
-_GOVERNMENT = re.compile(
-    r"\b(?:minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state\s+secretary)\b", re.I
-)
 _ANSWERED = re.compile(r"\b(?:antwoord\w*|reageer\w*|reageerde\w*|reactie|answer\w*|repl\w*|respond\w*)\b", re.I)
 _COMPARE = re.compile(
     r"\b(?:verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|difference\w*|parties|versus|vs\.?|tegenover"
@@ -114,8 +114,8 @@ class QuestionProfile:
     @classmethod
     def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
         parties = find_parties(question)
-        government = bool(_GOVERNMENT.search(question))
-        who = bool(_WHO.search(question))
+        government = bool(GOVERNMENT_RE.search(question))
+        who = bool(WHO_QUESTION_RE.search(question))
         names = [
             n for n in dict.fromkeys(m.group(1) for m in _NAME.finditer(question))
             if n not in parties and not find_parties(n) and not set(n.lower().split()) <= known_names

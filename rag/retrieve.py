@@ -19,7 +19,7 @@ from kamerbron.errors import EmbeddingModelError
 from kamerbron.records import Filters, Passage
 from kamerbron.settings import Settings
 from kamerbron.store import IndexStore
-from kamerbron.text import GOVERNMENT_ROLES, find_parties
+from kamerbron.text import GOVERNMENT_RE, GOVERNMENT_ROLES, WHO_QUESTION_RE, find_parties
 from rag.index import LoadedIndex
 
 # BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
@@ -52,10 +52,6 @@ def expand_for_bm25(query: str) -> str:
     return f"{query} {' '.join(sorted(extra))}" if extra else query
 
 
-_GOVERNMENT = re.compile(
-    r"\b(minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state secretary)\b", re.I
-)
-_WHO_QUESTION = re.compile(r"^\s*(wie|welk(e)? (kamerlid|partij|fractie|woordvoerder)|who|which (member|party|mp))\b", re.I)
 MENTION_BOOST = 0.6
 
 
@@ -75,7 +71,7 @@ def mentions(query: str, surnames: re.Pattern | None) -> dict[str, set[str]]:
         "surnames": set(surnames.findall(query.lower())) if surnames is not None else set(),
         "roles": set(),
     }
-    if _GOVERNMENT.search(query) and not _WHO_QUESTION.search(query):
+    if GOVERNMENT_RE.search(query) and not WHO_QUESTION_RE.search(query):
         found["roles"] = set(GOVERNMENT_ROLES)
     return found
 
