@@ -3,6 +3,10 @@
 A run fails the gate when a headline metric is worse than the baseline's by more than the
 tolerance (absolute; direction-aware: ``wrongful_refusal_rate`` is better lower). Latency is
 reported but never gated: timings are too noisy.
+
+Some figures have a floor instead of a baseline (``QUOTE_FLOORS``): the extractive answer quotes
+verbatim, so every quote it makes must verify (rag/verify.py), whatever the baseline says; a run
+below the floor fails with no tolerance.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ ITEM_KEY = {
     "refusal_f1": "refusal_correct",
     "wrongful_refusal_rate": "refusal_correct",
 }
+# Per backend, the share of quotes that must be verified (pooled over the run's answers of that backend).
+QUOTE_FLOORS = {"extractive": 1.0}
+ITEM_KEY.update({f"quotes_verified[{backend}]": "quotes_verified" for backend in QUOTE_FLOORS})
 ITEM_METRICS = tuple(dict.fromkeys(ITEM_KEY.values()))
 _EPS = 1e-9
 
@@ -60,6 +67,7 @@ class MetricChange:
     before: float | None
     after: float | None
     higher_is_better: bool
+    tolerance: float | None = None  # this metric's own allowed fall (0 for a floor); None: the gate's
 
     @property
     def delta(self) -> float | None:
@@ -93,7 +101,10 @@ class GateResult:
     @property
     def fell(self) -> list[MetricChange]:
         """Headline metrics that got worse by more than the tolerance."""
-        return [c for c in self.changes if (c.fell_by() or 0.0) > self.tolerance + _EPS]
+        return [
+            c for c in self.changes
+            if (c.fell_by() or 0.0) > (self.tolerance if c.tolerance is None else c.tolerance) + _EPS
+        ]  # fmt: skip
 
     @property
     def passed(self) -> bool:
@@ -120,7 +131,8 @@ def gate_from_dict(data: dict) -> GateResult:
     return GateResult(
         tolerance=data["tolerance"],
         changes=[
-            MetricChange(c["name"], c["before"], c["after"], c["higher_is_better"]) for c in data.get("changes", [])
+            MetricChange(c["name"], c["before"], c["after"], c["higher_is_better"], c.get("tolerance"))
+            for c in data.get("changes", [])
         ],
         worse_items=[ItemChange(**i) for i in data.get("worse_items", [])],
         notes=list(data.get("notes", [])),
@@ -208,6 +220,8 @@ def compare(summary: dict, records: list[dict], baseline: dict, tolerance: float
     """Compare a run's headline and per-item metrics with a baseline."""
     before, after = baseline.get("headline", {}), summary.get("headline", {})
     changes = [MetricChange(name, before.get(name), after.get(name), up) for name, up in m.HEADLINE.items()]
+    floors = quote_floors(records)
+    changes += floors
     notes = []
     for c in changes:
         if c.before is not None and c.after is None:
@@ -231,7 +245,33 @@ def compare(summary: dict, records: list[dict], baseline: dict, tolerance: float
             was, now = old.get(key), r["metrics"].get(key)
             if was is not None and now is not None and now < was - _EPS:
                 worse.append(ItemChange(str(r["id"]), key, was, now))
+    worse += _below_floor(records, floors, worse)
     return GateResult(tolerance, changes, worse, notes, baseline.get("run_id"))
+
+
+def quote_floors(records: list[dict]) -> list[MetricChange]:
+    """One change per backend in QUOTE_FLOORS whose answers quoted anything: the floor as 'before',
+    the run's pooled share of verified quotes as 'after', with no tolerance."""
+    summary = m.quote_summary(records)
+    return [
+        MetricChange(f"quotes_verified[{backend}]", floor, summary[backend]["quotes_verified"], True, 0.0)
+        for backend, floor in QUOTE_FLOORS.items()
+        if summary.get(backend, {}).get("quotes_verified") is not None
+    ]
+
+
+def _below_floor(records: list[dict], floors: list[MetricChange], listed: list[ItemChange]) -> list[ItemChange]:
+    """The items under a quote floor (floor as 'before'), unless already listed against the baseline."""
+    seen = {(i.id, i.metric) for i in listed}
+    below = []
+    for floor in floors:
+        backend = floor.name.removeprefix("quotes_verified[").removesuffix("]")
+        for r in records:
+            value = r.get("metrics", {}).get("quotes_verified")
+            if r.get("backend") == backend and value is not None and value < floor.before - _EPS:
+                if (str(r["id"]), "quotes_verified") not in seen:
+                    below.append(ItemChange(str(r["id"]), "quotes_verified", floor.before, value))
+    return below
 
 
 def format_gate(result: GateResult) -> str:

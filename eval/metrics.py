@@ -24,6 +24,13 @@ Definitions (what the report's numbers mean):
 - ``fact_recall``: share of required facts of which at least one variant occurs in the normalised
   answer (see ``normalize_text``); a variant matches from the start of a word, and a variant that
   starts or ends with a digit never matches inside a longer number.
+- ``quotes_verified``: share of the answer's quoted spans (``quotes`` of kind "quote", see
+  rag/verify.py) that are verbatim in their source; cited sentences without quotation marks claim
+  no wording and are left out. None when the answer quotes nothing.
+- ``quotes_misattributed``: how many of the answer's quotes and cited sentences are credited to
+  someone who did not say them. None when the answer has neither.
+- ``quotes_by_backend`` (run summary): per backend, the quotes and cited sentences checked and the
+  share of quotes verified over all of them (pooled, not a mean of items).
 
 A metric that does not apply to an item (no gold quotes, no citations, nothing expected) is
 ``None`` and left out of the means.
@@ -71,6 +78,8 @@ ITEM_MEAN_METRICS = (
     "refusal_correct",
     "who_first_line",
     "silent_parties_named",
+    "quotes_verified",
+    "quotes_misattributed",
 )
 
 QuoteMatcher = Callable[[str, str], bool]
@@ -374,6 +383,39 @@ def citation_validity(answer_text: str, citations: Sequence[Any], retrieved: Seq
     numbers = {field(c, "n") for c in citations}
     valid = all(field(c, "chunk_id") in retrieved_ids for c in citations) and markers <= numbers
     return float(valid)
+
+
+def quote_metrics(quotes: Sequence[Any]) -> dict[str, float | None]:
+    """``quotes_verified`` and ``quotes_misattributed`` of one answer's quote checks (see the module docstring)."""
+    spans = [q for q in quotes if field(q, "kind", "quote") == "quote"]
+    verified = sum(field(q, "status") == "verified" for q in spans)
+    return {
+        "quotes_verified": verified / len(spans) if spans else None,
+        "quotes_misattributed": float(sum(field(q, "status") == "misattributed" for q in quotes)) if quotes else None,
+    }
+
+
+def quote_summary(records: Sequence[dict]) -> dict[str, dict]:
+    """Per backend: items, quotes and cited sentences checked, the share of quotes verified (pooled) and
+    the counts of each status. Records without ``quotes`` (runs from before quote checks) are left out."""
+    out: dict[str, dict] = {}
+    for record in records:
+        if "quotes" not in record or record.get("error"):
+            continue
+        entry = out.setdefault(
+            record.get("backend") or "unknown",
+            {"items": 0, "quotes": 0, "sentences": 0, "verified": 0, "repaired": 0, "misattributed": 0, "unverified": 0},
+        )
+        entry["items"] += 1
+        for q in record["quotes"]:
+            kind = field(q, "kind", "quote")
+            entry["quotes" if kind == "quote" else "sentences"] += 1
+            status = field(q, "status")
+            if status in entry and (kind == "quote" or status == "misattributed"):
+                entry[status] += 1
+    for entry in out.values():
+        entry["quotes_verified"] = entry["verified"] / entry["quotes"] if entry["quotes"] else None
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -162,6 +162,7 @@ def score_item(item: Any, answer: Answer, matcher: m.QuoteMatcher) -> dict[str, 
     kind = m.field(item, "kind", "")
     scores["who_first_line"] = m.who_first_line(m.field(item, "speaker"), answer.answer) if kind == "who" else None
     scores["silent_parties_named"] = m.silent_parties_named(m.field(item, "silent_parties", []) or [], answer.answer)
+    scores.update(m.quote_metrics(answer.quotes))
     return scores
 
 
@@ -298,6 +299,7 @@ def evaluate_item(
             _citation_view(c, any(m.gold_in_passage(g, c, matcher) for g in gold) if gold else None)
             for c in answer.citations
         ],
+        "quotes": [q.to_json() for q in answer.quotes],
         "retrieved_ids": [p.chunk_id for p in answer.retrieved],
         "retrieved_top": [
             _passage_view(p, bool(hits[i]) if gold else False) for i, p in enumerate(answer.retrieved[:TOP_PASSAGES_KEPT])
@@ -339,6 +341,7 @@ def summarise(
         "metrics": overall,
         "per_kind": per_kind,
         "retrieval_by_mode": mode_summary(records, modes),
+        "quotes_by_backend": m.quote_summary(records),
         "latency_ms": m.latency_summary([r["latency_ms"] for r in answered]),
         "notes": [],
     }

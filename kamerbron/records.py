@@ -159,6 +159,43 @@ class Citation(PassageFields):
         """The citation as the CLI, the API and the eval runs print it."""
         return self.model_dump()
 
+QuoteStatus = Literal["verified", "repaired", "misattributed", "unverified"]
+
+
+class QuoteCheck(BaseModel):
+    """One quoted span or cited sentence of an answer, checked against its source (rag/verify.py)."""
+
+    text: str = Field(description="The span as the answer had it, without quotation marks or citation markers.")
+    kind: Literal["quote", "sentence"] = Field(
+        "quote", description="'quote': text between quotation marks; 'sentence': a cited sentence without a quote."
+    )
+    status: QuoteStatus = Field(
+        description="'verified': verbatim in the source; 'repaired': close, the exact source text now stands in the "
+        "answer; 'misattributed': the words are another speaker's; 'unverified': not found."
+    )
+    chunk_id: str = Field(
+        "", description="The passage holding the words (for 'unverified': the cited passage, if any)."
+    )
+    n: int | None = Field(None, description="The citation number the answer gave it, if any.")
+    source_text: str = Field(
+        "", description="The text now standing in the answer when it differs: for 'repaired' the exact source text; "
+        "for whole sentences quoted with some left out, the quote with ' … ' where they were."
+    )
+    actual_speaker: str = Field(
+        "", description="For 'misattributed': who said it, e.g. 'De heer Van Nispen (SP)'."
+    )
+    claimed: str = Field("", description="For 'misattributed': whom the answer credited, e.g. 'Blok'.")
+
+    def to_json(self) -> dict:
+        """One entry of an answer's ``quotes``; the optional fields only where they say something."""
+        out = self.model_dump(include={"text", "kind", "status", "chunk_id", "n"})
+        if self.source_text:
+            out["source_text"] = self.source_text
+        if self.status == "misattributed":
+            out["actual_speaker"], out["claimed"] = self.actual_speaker, self.claimed
+        return out
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str = Field("", description="The question after follow-up condensing.")
@@ -170,6 +207,9 @@ class Answer(BaseModel):
     notice: str = Field("", description="Visible notice, e.g. that the LLM failed and the extractive answer is shown.")
     unsupported_sentences: list[str] = Field(
         default_factory=list, description="Answer sentences without a valid citation (LLM backend)."
+    )
+    quotes: list[QuoteCheck] = Field(
+        default_factory=list, description="Every quoted span and cited sentence, checked against its source."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     settings_hash: str = ""
@@ -188,6 +228,7 @@ class Answer(BaseModel):
             "notice": self.notice,
             "standalone_question": self.standalone_question,
             "unsupported_sentences": self.unsupported_sentences,
+            "quotes": [q.to_json() for q in self.quotes],
         }
 
 

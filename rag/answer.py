@@ -14,6 +14,7 @@ from rag.compose import ExtractiveComposer
 from rag.evidence import EvidenceFinder, default_ranker
 from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from rag.retrieve import Retriever
+from rag.verify import verify_answer
 from kamerbron.settings import Settings
 from kamerbron.fingerprint import index_shape, settings_hash
 
@@ -148,6 +149,9 @@ class Answerer:
         else:
             self._extractive(standalone, passages, answer)
         timings["generate_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        verify_answer(answer, self.retriever.index.chunks)  # every quote checked against its source
+        timings["verify_ms"] = (time.perf_counter() - t0) * 1000
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         answer.timings_ms = {k: round(v, 2) for k, v in timings.items()}
         yield AnswerUpdate(text=answer.answer, final=answer)

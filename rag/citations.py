@@ -6,6 +6,9 @@ scheme: the prompt shows no passage numbers, so a plain-number marker such as ``
 malformed and dropped, as is any id that was not retrieved. Valid ids become ``[1]``, ``[2]``, ...
 in order of first use. Brackets that hold no id-like token (``[sic]``, ``[...]``, ``[2017]``) are
 ordinary text and left alone.
+
+Reasoning models think aloud first (``<think>…</think>``, ``<reasoning>…</reasoning>``): that is
+removed before anything is shown or checked, while streaming too (``strip_reasoning``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ _UNCLOSED_TAIL = re.compile(r"[ \t]*[\[(](?P<body>[^\[\]()\n]{0,400})$")
 _ID_PREFIX = re.compile(r"[\w.\-]*_[\w.\-:]*")
 _MARKER_CHARS = re.compile(r"[\w.:,;\s`'\"\-]*")
 _PARTIAL_WORD_TAIL = re.compile(r"[\w.\-:]+$")
+REASONING_TAGS = ("think", "thinking", "reasoning", "reflection")
+_TAG_NAMES = "|".join(REASONING_TAGS)
+_REASONING_BLOCK = re.compile(rf"<\s*({_TAG_NAMES})\b[^<>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+_REASONING_OPEN = re.compile(rf"<\s*(?:{_TAG_NAMES})\b[^<>]*>", re.IGNORECASE)
+_REASONING_CLOSE = re.compile(rf"<\s*/\s*(?:{_TAG_NAMES})\s*>", re.IGNORECASE)
+_PARTIAL_TAG = re.compile(r"<\s*/?\s*([a-z]*)$", re.IGNORECASE)
 
 
 class ResolvedAnswer(BaseModel):
@@ -56,10 +65,29 @@ class ResolvedAnswer(BaseModel):
     raw: str = Field("", description="The model output as received.")
 
 
+def strip_reasoning(text: str, *, final: bool = True) -> str:
+    """``text`` without a reasoning model's thinking: every ``<think>…</think>`` block (or
+    ``<thinking>``, ``<reasoning>``, ``<reflection>``), everything before a closing tag whose opening
+    tag the server dropped, and an unclosed block to the end. While streaming (``final=False``) a tag
+    still being written at the end is held back too."""
+    text = _REASONING_BLOCK.sub("", text)
+    closes = list(_REASONING_CLOSE.finditer(text))
+    if closes:
+        text = text[closes[-1].end() :]
+    opening = _REASONING_OPEN.search(text)
+    if opening:
+        text = text[: opening.start()]
+    if not final:
+        partial = _PARTIAL_TAG.search(text)
+        if partial and any(tag.startswith(partial.group(1).lower()) for tag in REASONING_TAGS):
+            text = text[: partial.start()]
+    return text
+
+
 def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
-    """Renumber chunk-id markers in ``raw`` against the retrieved ``passages``."""
+    """Renumber chunk-id markers in ``raw`` (its reasoning removed) against the retrieved ``passages``."""
     by_id = _passages_by_id(passages)
-    text, order, dropped = _render(raw, by_id.keys(), final=True)
+    text, order, dropped = _render(strip_reasoning(raw), by_id.keys(), final=True)
     if not order and (not text or _contains_refusal(text)):
         return ResolvedAnswer(text=REFUSAL_SENTENCE, dropped_ids=dropped, refused=True, raw=raw)
 
@@ -99,12 +127,12 @@ class StreamingCitationRenderer:
     def feed(self, delta: str) -> str:
         """Add one delta; return the display text so far."""
         self._raw += delta
-        self.text, _, _ = _render(_safe_prefix(self._raw), self._ids, final=False)
+        self.text, _, _ = _render(_safe_prefix(strip_reasoning(self._raw, final=False)), self._ids, final=False)
         return self.text
 
     def finish(self) -> str:
         """The display text of the complete output; equals resolve_citations(...).text unless refused."""
-        self.text, _, _ = _render(self._raw, self._ids, final=True)
+        self.text, _, _ = _render(strip_reasoning(self._raw), self._ids, final=True)
         return self.text
 
 

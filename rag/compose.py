@@ -60,6 +60,14 @@ class Composition:
     reason: str = ""
 
 
+def _join_quoted(sentences: list[Sentence]) -> str:
+    """Sentences of one passage in text order; " … " marks where sentences were left out."""
+    parts = [sentences[0].text]
+    for before, after in zip(sentences, sentences[1:]):
+        parts.append(("… " if after.position > before.position + 1 else "") + after.text)
+    return " ".join(parts)
+
+
 def _relative(s: Sentence, best: Sentence) -> float:
     """How strong ``s`` is next to the best sentence: exp of the ranking-score difference, in (0, 1]."""
     return float(np.exp(min(s.score - best.score, 0.0)))
@@ -319,7 +327,7 @@ class ExtractiveComposer:
             if line.passage_index not in numbers:
                 numbers[line.passage_index] = len(numbers) + 1
                 citations.append(Citation.from_passage(numbers[line.passage_index], p, [s.text for s in line.sentences]))
-            quote = " ".join(s.text for s in line.sentences)
+            quote = _join_quoted(line.sentences)
             out.append(f"{attribution(p, english)}: “{quote}” [{numbers[line.passage_index]}]")
         return "\n\n".join(out), citations
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 from html import escape
 
-from kamerbron.records import Answer, Citation, Passage
+from kamerbron.records import Answer, Citation, Passage, QuoteCheck
 
 MONTHS_NL = (
     "januari", "februari", "maart", "april", "mei", "juni",
@@ -26,6 +26,16 @@ EXCERPT_WHOLE_BELOW = 480
 EXCERPT_CONTEXT = 160
 EXCERPT_OPENING = 300
 SENTENCE_ENDS = (". ", "? ", "! ")
+# What a quote check (rag/verify.py) is called on the answer and on a source card; the worst status
+# of a card's checks is shown, in this order.
+QUOTE_VERIFIED = "letterlijk geverifieerd"
+QUOTE_VERIFIED_HINT = "Elk citaat staat woordelijk in de aangehaalde passage"
+QUOTE_WARNINGS = {
+    "misattributed": "citaat van een andere spreker",
+    "unverified": "citaat niet letterlijk in de bron",
+    "repaired": "citaat aangepast aan de brontekst",
+    "paraphrase": "parafrase, niet letterlijk in de bron",
+}
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _SPACE = re.compile(r"\s+")
 
@@ -183,12 +193,53 @@ def _doc_line(title: str, date_value: str, url: str, status: str = "") -> str:
     return f'<div class="kb-card-doc">{" · ".join(parts)}</div>'
 
 
-def citation_card(citation: Citation) -> str:
-    """The source card of one cited passage, with the sentence(s) relied on in <mark>."""
+def _quote_kind(check: QuoteCheck) -> str:
+    """The check's warning kind: its status, with an unverified cited sentence called a paraphrase."""
+    return "paraphrase" if check.kind == "sentence" and check.status == "unverified" else check.status
+
+
+def quote_mark(checks: Iterable[QuoteCheck]) -> str:
+    """A source card's mark: 'letterlijk geverifieerd' when every check of it verified, else a warning
+    naming the worst (who did say it, for a misattribution); '' without checks."""
+    checks = list(checks)
+    if not checks:
+        return ""
+    kinds = {_quote_kind(c) for c in checks}
+    if kinds == {"verified"}:
+        return f'<span class="kb-verified" title="{esc(QUOTE_VERIFIED_HINT)}">✓ {esc(QUOTE_VERIFIED)}</span>'
+    worst = next(kind for kind in QUOTE_WARNINGS if kind in kinds)
+    label = QUOTE_WARNINGS[worst]
+    if worst == "misattributed":
+        speakers = list(dict.fromkeys(c.actual_speaker for c in checks if c.status == "misattributed" and c.actual_speaker))
+        label = f"citaat van {', '.join(speakers)}" if speakers else label
+    return f'<span class="kb-quote-warning kb-quote-{worst}">⚠ {esc(label)}</span>'
+
+
+def quotes_html(checks: Iterable[QuoteCheck]) -> str:
+    """The answer's quote line: 'letterlijk geverifieerd' when every check verified, else each kind of
+    problem with its count (and how many did verify); '' without checks."""
+    checks = list(checks)
+    if not checks:
+        return ""
+    counts: dict[str, int] = {}
+    for check in checks:
+        counts[_quote_kind(check)] = counts.get(_quote_kind(check), 0) + 1
+    if set(counts) == {"verified"}:
+        return f'<div class="kb-quotes kb-verified" title="{esc(QUOTE_VERIFIED_HINT)}">✓ {esc(QUOTE_VERIFIED)}</div>'
+    parts = [f"{counts[kind]}× {QUOTE_WARNINGS[kind]}" for kind in QUOTE_WARNINGS if kind in counts]
+    if counts.get("verified"):
+        parts.append(f"{counts['verified']}× {QUOTE_VERIFIED}")
+    return f'<div class="kb-quotes kb-quote-warning">⚠ {esc(" · ".join(parts))}</div>'
+
+
+def citation_card(citation: Citation, checks: Iterable[QuoteCheck] = ()) -> str:
+    """The source card of one cited passage, with the sentence(s) relied on in <mark> and, given the
+    answer's quote checks of this citation, whether its quotes are verbatim."""
+    mark = quote_mark(checks)
     return (
         f'<div class="kb-card">'
         f'<div class="kb-card-head"><span class="kb-card-n">[{int(citation.n)}]</span> '
-        f"{_who(citation.speaker, citation.party, citation.role)}</div>"
+        f"{_who(citation.speaker, citation.party, citation.role)}{' ' + mark if mark else ''}</div>"
         f"{_doc_line(citation.doc_title, citation.date, citation.url, citation.status)}"
         f"{passage_html(citation.text, citation.sentences)}"
         f"</div>"
@@ -234,9 +285,12 @@ def answer_html(answer: Answer) -> str:
         )
         return f'<div class="kb-msg kb-refused">{"".join(parts)}</div>'
     parts.append(f'<div class="kb-answer">{answer_text_html(answer.answer)}</div>')
+    parts.append(quotes_html(answer.quotes))
     if answer.citations:
         parts.append('<div class="kb-sources-title">Bronnen</div>')
-        parts.extend(citation_card(c) for c in sorted(answer.citations, key=lambda c: c.n))
+        parts.extend(
+            citation_card(c, [q for q in answer.quotes if q.n == c.n]) for c in sorted(answer.citations, key=lambda c: c.n)
+        )
     cited = {c.chunk_id for c in answer.citations}
     parts.append(_others([p for p in answer.retrieved if p.chunk_id not in cited], "Overige gevonden passages"))
     return f'<div class="kb-msg">{"".join(parts)}</div>'

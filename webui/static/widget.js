@@ -33,6 +33,15 @@
       failed: "Er ging iets mis bij het beantwoorden. Probeer het opnieuw.",
       busy: "Er worden nu te veel vragen tegelijk beantwoord. Probeer het zo opnieuw.",
       footer: "Controleer belangrijke antwoorden altijd in de bron.",
+      verified: "letterlijk geverifieerd",
+      verifiedHint: "Elk citaat staat woordelijk in de aangehaalde passage",
+      quoteWarnings: {
+        misattributed: "citaat van een andere spreker",
+        unverified: "citaat niet letterlijk in de bron",
+        repaired: "citaat aangepast aan de brontekst",
+        paraphrase: "parafrase, niet letterlijk in de bron"
+      },
+      quoteBy: "citaat van ",
       months: ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
     },
     en: {
@@ -58,6 +67,15 @@
       failed: "Something went wrong while answering. Please try again.",
       busy: "Too many questions are being answered right now. Please try again shortly.",
       footer: "Always check important answers in the source.",
+      verified: "verified verbatim",
+      verifiedHint: "Every quote is word for word in the passage cited",
+      quoteWarnings: {
+        misattributed: "quote by another speaker",
+        unverified: "quote not verbatim in the source",
+        repaired: "quote corrected to the source text",
+        paraphrase: "paraphrase, not verbatim in the source"
+      },
+      quoteBy: "quote by ",
       months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
     }
   };
@@ -66,6 +84,8 @@
   var EXCERPT_CONTEXT = 160;
   var EXCERPT_OPENING = 300;
   var CLOSEST_SHOWN = 3;
+  // the worst status of a card's quote checks is shown, in this order (see rag/verify.py)
+  var QUOTE_ORDER = ["misattributed", "unverified", "repaired", "paraphrase"];
 
   var script = document.currentScript || (function () {
     var found = document.querySelectorAll('script[src*="widget.js"]');
@@ -182,6 +202,47 @@
     return [excerpt, details];
   }
 
+  /* A quote check's kind: its status, with an unverified cited sentence called a paraphrase. */
+  function quoteKind(check) {
+    return check.kind === "sentence" && check.status === "unverified" ? "paraphrase" : String(check.status || "");
+  }
+
+  /* A source card's mark: verified when every check of it is, else a warning naming the worst. */
+  function quoteMark(checks) {
+    if (!checks || !checks.length) return null;
+    var kinds = {};
+    checks.forEach(function (c) { kinds[quoteKind(c)] = true; });
+    var worst = QUOTE_ORDER.filter(function (k) { return kinds[k]; })[0];
+    if (!worst) {
+      var ok = el("span", "kbw-verified", "✓ " + T.verified);
+      ok.title = T.verifiedHint;
+      return ok;
+    }
+    var label = T.quoteWarnings[worst];
+    if (worst === "misattributed") {
+      var who = checks.filter(function (c) { return c.status === "misattributed" && c.actual_speaker; })
+        .map(function (c) { return c.actual_speaker; });
+      if (who.length) label = T.quoteBy + who.filter(function (w, i) { return who.indexOf(w) === i; }).join(", ");
+    }
+    return el("span", "kbw-quote-warning kbw-quote-" + worst, "⚠ " + label);
+  }
+
+  /* The answer's quote line: verified, or each kind of problem with its count. */
+  function quoteLine(checks) {
+    if (!checks || !checks.length) return null;
+    var counts = {};
+    checks.forEach(function (c) { var k = quoteKind(c); counts[k] = (counts[k] || 0) + 1; });
+    var problems = QUOTE_ORDER.filter(function (k) { return counts[k]; });
+    if (!problems.length) {
+      var ok = el("div", "kbw-quotes kbw-verified", "✓ " + T.verified);
+      ok.title = T.verifiedHint;
+      return ok;
+    }
+    var parts = problems.map(function (k) { return counts[k] + "× " + T.quoteWarnings[k]; });
+    if (counts.verified) parts.push(counts.verified + "× " + T.verified);
+    return el("div", "kbw-quotes kbw-quote-warning", "⚠ " + parts.join(" · "));
+  }
+
   function card(item, options) {
     var box = el("div", options.other ? "kbw-card kbw-card-other" : "kbw-card");
     var head = el("div", "kbw-card-head");
@@ -190,6 +251,8 @@
     if (item.party) head.appendChild(el("span", "kbw-party", item.party));
     if (item.role && item.role !== "onbekend") head.appendChild(el("span", "kbw-role", item.role));
     if (options.badge) head.appendChild(el("span", "kbw-badge", options.badge));
+    var mark = quoteMark(options.checks);
+    if (mark) head.appendChild(mark);
     box.appendChild(head);
     var doc = el("div", "kbw-doc");
     var parts = [];
@@ -262,12 +325,16 @@
       return box;
     }
     box.appendChild(answerText(data.answer));
+    var quotes = data.quotes || [];
+    var line = quoteLine(quotes);
+    if (line) box.appendChild(line);
     var citations = (data.citations || []).slice().sort(function (a, b) { return a.n - b.n; });
     if (citations.length) box.appendChild(el("div", "kbw-sources", T.sources));
     var cited = {};
     citations.forEach(function (c) {
       cited[c.chunk_id] = true;
-      box.appendChild(card(c, { n: c.n, sentences: c.sentences }));
+      var checks = quotes.filter(function (q) { return q.n === c.n; });
+      box.appendChild(card(c, { n: c.n, sentences: c.sentences, checks: checks }));
     });
     var others = othersNode(retrieved.filter(function (p) { return !cited[p.chunk_id]; }), "");
     if (others) box.appendChild(others);
