@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kamerbron.errors import LLMEndpointError
 from kamerbron.text import CASE_SENSITIVE_PARTIES, PARTY_BY_LOWER, PARTY_RE, find_parties, is_english
+from rag.citations import strip_reasoning
 from rag.llm import ChatLLM
 from rag.prompts import render_prompt
 
@@ -325,7 +326,7 @@ def _condense_messages(question: str, history: Sequence[tuple[str, str]]) -> lis
 
 
 def _clean_llm_output(output: str) -> str:
-    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in strip_reasoning(output).strip().splitlines() if line.strip()]
     if not lines:
         return ""
     line = re.sub(r"^(?:zelfstandige vraag|standalone question|vraag|question)\s*:\s*", "", lines[0], flags=re.I)
