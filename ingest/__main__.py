@@ -1,10 +1,13 @@
-"""Command line for ingest: ``python -m ingest {parse,stats,build,add}``.
+"""Command line for ingest: ``python -m ingest {parse,stats,build,add,remove}``.
 
 * ``parse FILE [--json]``: the turns of one file, readable or as JSON lines.
 * ``stats [PATH ...] [--json]``: turns and words per document, speaker and party.
-* ``build [PATH ...]``: parse, chunk, embed and index (``ingest.build.build_index``).
+* ``build [PATH ...] [--repair]``: parse, chunk, embed and index the documents of those files,
+  leaving every other indexed document as it is (``ingest.build.build_index``).
 * ``add FILE ...``: copy files into the corpus folder with their manifest entries
   (``ingest.add.add_document``), then build as ``build`` does.
+* ``remove NAME ...``: take documents out of the index, and their files out of the corpus folder
+  (``ingest.build.remove_documents``).
 
 FILE is a text (.txt, .md), VLOS or officielebekendmakingen XML, or PDF file; its format is read
 from its content. PATH is a corpus file or a folder of them; the default is the corpus folder
@@ -22,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ingest.add import add_document, check_corpus_dir
-from ingest.build import BuildReport, build_index
+from ingest.build import BuildReport, build_index, remove_documents
 from ingest.formats import CORPUS_SUFFIXES
 from ingest.parse import parse_document
 from kamerbron.cli import report, run_main
@@ -69,7 +72,9 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         return 0
     meta = doc.meta
     print(f"{meta.doc_id}  {meta.doc_type}  {meta.title or '(no title)'}")
-    print(f"dossier {meta.dossier or '-'}  nr. {meta.number or '-'}  date {meta.date or '-'}  {meta.url or ''}".rstrip())
+    print(
+        f"dossier {meta.dossier or '-'}  nr. {meta.number or '-'}  date {meta.date or '-'}  {meta.url or ''}".rstrip()
+    )
     if meta.status:
         print(f"status {meta.status}")
     for turn in doc.turns:
@@ -124,7 +129,9 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
     numeric = [all(str(r[i]).isdigit() for r in rows) and rows for i in range(len(header))]
 
     def line(cells: list) -> str:
-        return "  ".join(str(c).rjust(w) if numeric[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(
+            str(c).rjust(w) if numeric[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
 
     return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
@@ -174,8 +181,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings()
     # Folders are passed through: build_index expands them with its own notion of corpus files.
     return _print_build(
-        build_index(list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress)
+        build_index(
+            list(args.paths) or [settings.paths.corpus_dir], settings, progress=not args.no_progress, repair=args.repair
+        )
     )
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    return _print_build(remove_documents(args.names, load_settings()))
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
@@ -208,10 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="parse, chunk, embed and index the corpus")
     b.add_argument("paths", type=Path, nargs="*", metavar="PATH", help="files or folders (default: the corpus)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--repair", action="store_true",
+                   help="write a fresh generation even when nothing changed, replacing a damaged pointer, "
+                        "catalogue or BM25 index (stored vectors are reused)")  # fmt: skip
     a = sub.add_parser("add", help="copy files into the corpus folder with their manifest entries, then build")
     a.add_argument("files", type=Path, nargs="+", metavar="FILE",
                    help="text, VLOS XML, officielebekendmakingen XML or PDF files (format read from the content)")  # fmt: skip
     a.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r = sub.add_parser("remove", help="take documents out of the index and their files out of the corpus folder")
+    r.add_argument("names", nargs="+", metavar="NAME", help="file names or document ids of indexed documents")
     return parser
 
 
@@ -222,9 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         _existing(parser, [args.file], files_only=True)
     elif args.command == "add":
         _existing(parser, args.files, files_only=True)
-    else:
+    elif args.command != "remove":
         _existing(parser, args.paths)
-    handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build, "add": _cmd_add}[args.command]
+    handler = {"parse": _cmd_parse, "stats": _cmd_stats, "build": _cmd_build, "add": _cmd_add,
+               "remove": _cmd_remove}[args.command]  # fmt: skip
     return run_main(lambda: handler(args))
 
 

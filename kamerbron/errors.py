@@ -64,6 +64,18 @@ class ChromaUnreachableError(KamerbronError):
     exit_code = 9
 
 
+class IndexDamagedError(KamerbronError):
+    """A part of the index cannot be read (pointer, catalogue, BM25 index, a generation's vectors);
+    names the part and the repair, ``python -m ingest build --repair``."""
+
+    exit_code = 10
+
+
+class GenerationGoneError(IndexDamagedError):
+    """The generation a reader was serving has left the store (pruned by a later build); the reader
+    reopens the index at its pointer (``rag.retrieve.Retriever``)."""
+
+
 class LLMTimeoutError(LLMEndpointError):
     """The answer's LLM deadline (KAMERBRON_LLM_TIMEOUT_S, all calls and retries together) has passed."""
 

@@ -8,6 +8,12 @@ with the BM25 index and ``catalogue.jsonl``. Only when the generation is complet
 pointer collection ``kamerbron_<index hash>`` get its metadata switched to it, so a build that fails
 or is killed leaves the previous generation intact and queryable. With a Chroma server the BM25
 index is rebuilt from the documents in Chroma, so every app instance reads one shared index.
+
+A build keeps the generation it replaced and prunes older ones; a reader that still serves a pruned
+generation gets ``GenerationGoneError`` from :meth:`StoredIndex.nearest` and reopens the index at the
+pointer (``rag.index.LiveIndex``). A part that cannot be read (pointer, catalogue, BM25 index, a
+generation the pointer names) raises ``IndexDamagedError`` naming it and the repair, ``python -m
+ingest build --repair``; a Chroma server that stops answering midway raises ``ChromaUnreachableError``.
 """
 
 from __future__ import annotations
@@ -16,23 +22,28 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaConfig
+from chromadb.errors import NotFoundError
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
+from pydantic import ValidationError
 
 from kamerbron.analyzer import ANALYZER_VERSION, Analyzer, build_bm25
-from kamerbron.errors import ChromaUnreachableError, IndexMissingError
+from kamerbron.errors import ChromaUnreachableError, GenerationGoneError, IndexDamagedError, IndexMissingError
 from kamerbron.fingerprint import collection_name, index_shape
-from kamerbron.records import Chunk
+from kamerbron.records import Chunk, validation_message
 from kamerbron.settings import Settings
 from kamerbron.text import split_sentences
 
@@ -42,14 +53,35 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 # Chunk fields stored as Chroma metadata (scalars only); replies_to is stored as JSON text.
 _META_FIELDS = (
-    "doc_id", "source_file", "turn_index", "part", "n_parts", "speaker", "surname", "party", "role", "section",
-    "procedural", "doc_type", "doc_title", "date", "url", "status", "dossier", "number", "content_hash",
+    "doc_id",
+    "source_file",
+    "turn_index",
+    "part",
+    "n_parts",
+    "speaker",
+    "surname",
+    "party",
+    "role",
+    "section",
+    "procedural",
+    "doc_type",
+    "doc_title",
+    "date",
+    "url",
+    "status",
+    "dossier",
+    "number",
+    "content_hash",
 )
 # Chunks written to Chroma at once: all at once, their vectors as Python floats took 12 KiB a chunk
 # (build peak 1.85 GiB at 100x); 2000 kept the peak under 1 GiB without slowing the build.
 WRITE_BATCH = 2000
 # Chunks read from Chroma per request when paging through a collection (Chroma's own default page).
 PAGE_SIZE = 5000
+# The fix named by every IndexDamagedError.
+REPAIR = "Repair it with `python -m ingest build --repair`."
+# The index settings that decide whether a stored vector can be reused.
+EMBEDDING_KEYS = ("embedding_backend", "embedding_model", "embedding_dim", "passage_prefix")
 
 
 # ---------------------------------------------------------------- Chroma access
@@ -62,18 +94,35 @@ def chroma_client(settings: Settings):
     """
     config = ChromaConfig(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma.host:
-        host, port = settings.chroma.host, settings.chroma.port
         try:
-            return chromadb.HttpClient(host=host, port=port, ssl=settings.chroma.ssl, settings=config)
+            return chromadb.HttpClient(
+                host=settings.chroma.host, port=settings.chroma.port, ssl=settings.chroma.ssl, settings=config
+            )
         except ValueError as error:  # chromadb's own wording for a refused or failed connection
-            raise ChromaUnreachableError(
-                f"Cannot reach the Chroma server at {host}:{port} ({error}). Start one with "
-                f"`chroma run --path data/chroma --host {host} --port {port}`, correct KAMERBRON_CHROMA_HOST "
-                "and KAMERBRON_CHROMA_PORT, or unset KAMERBRON_CHROMA_HOST to use the embedded store."
-            ) from None
+            raise unreachable_error(settings, error) from None
     path = Path(settings.paths.index_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=config)
+
+
+def unreachable_error(settings: Settings, reason: object) -> ChromaUnreachableError:
+    host, port = settings.chroma.host, settings.chroma.port
+    return ChromaUnreachableError(
+        f"Cannot reach the Chroma server at {host}:{port} ({reason}). Start one with "
+        f"`chroma run --path data/chroma --host {host} --port {port}`, correct KAMERBRON_CHROMA_HOST "
+        "and KAMERBRON_CHROMA_PORT, or unset KAMERBRON_CHROMA_HOST to use the embedded store."
+    )
+
+
+@contextmanager
+def chroma_errors(settings: Settings | None) -> Iterator[None]:
+    """A Chroma server that stops answering after the client was made, as ChromaUnreachableError."""
+    try:
+        yield
+    except httpx.TransportError as error:
+        if settings is None:
+            raise
+        raise unreachable_error(settings, error) from None
 
 
 def chunk_to_metadata(chunk: Chunk) -> dict:
@@ -141,8 +190,25 @@ class IndexState:
         return json.dumps(self.__dict__, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "IndexState":
-        return cls(**json.loads(text))
+    def from_json(cls, text: str) -> IndexState:
+        """Raises ValueError when ``text`` is not a state this module wrote."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+            raise ValueError("not an index state")
+        if not isinstance(data.get("generation"), str) or not GENERATION_RE.fullmatch(data["generation"]):
+            raise ValueError(f"generation {data.get('generation')!r} is not a generation name")
+        try:
+            return cls(**data)
+        except TypeError as error:  # a field this version does not know
+            raise ValueError(str(error)) from None
+
+    @property
+    def number(self) -> int:
+        return int(self.generation.rsplit("_g", 1)[1])
+
+
+# kamerbron_<index hash>_g<N>: one generation's chunk collection (its sentences add SENTENCES_SUFFIX).
+GENERATION_RE = re.compile(r"kamerbron_[0-9a-f]+_g(\d+)")
 
 
 def _save_bm25(bm25, folder: Path) -> None:
@@ -165,11 +231,42 @@ class StoredIndex:
     analyzer: Analyzer
     collection: object
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: Settings | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
 
+    def nearest(self, query_vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine distance) of the ``n`` chunks nearest ``query_vector``, nearest first.
 
+        Raises GenerationGoneError when a later build has pruned this generation from the store.
+        """
+        with self._reading():
+            # ids and distances only: documents and metadata are in the catalogue already
+            result = self.collection.query(
+                query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
+                n_results=n,
+                ids=ids,
+                include=["distances"],
+            )
+        return list(zip(result["ids"][0], result["distances"][0]))
+
+    def count(self) -> int:
+        """The chunks in this generation's collection: a cheap check that the store still answers."""
+        with self._reading():
+            return self.collection.count()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            with chroma_errors(self.settings):
+                yield
+        except NotFoundError:
+            raise GenerationGoneError(
+                f"Index generation {self.state.generation} is no longer in the store: a later build replaced it. "
+                "Reload the index (restart the app); if that fails, repair it with "
+                "`python -m ingest build --repair`."
+            ) from None
 
 
 class IndexStore:
@@ -180,129 +277,240 @@ class IndexStore:
         self.client = client if client is not None else chroma_client(settings)
         self.base = collection_name(settings)
         self.embedded = not settings.chroma.host
+        chroma = settings.chroma
+        self.where = f"{chroma.host}:{chroma.port}" if chroma.host else str(settings.paths.index_dir)
+
+    # -- collections
+
+    def _collection_names(self) -> list[str]:
+        with chroma_errors(self.settings):
+            return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+
+    def _collection(self, name: str):
+        """The collection ``name``, or None when the store has none of that name."""
+        try:
+            with chroma_errors(self.settings):
+                return self.client.get_collection(name)
+        except NotFoundError:
+            return None
+
+    def _generations(self, base: str | None = None) -> list[str]:
+        """The generation collections of ``base`` (default: this index shape) in the store, newest first."""
+        prefix = f"{base or self.base}_g"
+        names = [n for n in self._collection_names() if n.startswith(prefix) and GENERATION_RE.fullmatch(n)]
+        return sorted(names, key=lambda n: -int(n.rsplit("_g", 1)[1]))
 
     # -- pointer
 
     def _pointer(self, create: bool = False):
         if create:
-            return self.client.get_or_create_collection(self.base, metadata={"kind": "pointer"})
-        try:
-            return self.client.get_collection(self.base)
-        except Exception:
-            return None
+            with chroma_errors(self.settings):
+                return self.client.get_or_create_collection(self.base, metadata={"kind": "pointer"})
+        return self._collection(self.base)
 
     def current_state(self) -> IndexState | None:
+        """The generation the pointer names; None when there is no index yet.
+
+        Raises IndexDamagedError when the pointer cannot be read.
+        """
         pointer = self._pointer()
         meta = (pointer.metadata or {}) if pointer is not None else {}
         if not meta.get("state"):
             return None
-        return IndexState.from_json(meta["state"])
+        try:
+            return IndexState.from_json(meta["state"])
+        except ValueError as error:
+            raise IndexDamagedError(
+                f"The index pointer (collection {self.base} at {self.where}) is unreadable ({error}). {REPAIR}"
+            ) from None
 
     def _generation_dir(self, generation: str) -> Path:
         return Path(self.settings.paths.index_dir) / generation
 
+    def _damaged(self, state: IndexState, what: str) -> IndexDamagedError:
+        return IndexDamagedError(f"Index generation {state.generation} at {self.where} is damaged: {what}. {REPAIR}")
+
+    def generation_collection(self, state: IndexState):
+        """The chunk collection of ``state``; IndexDamagedError when the pointer names one the store lacks."""
+        collection = self._collection(state.generation)
+        if collection is None:
+            raise IndexDamagedError(
+                f"The index pointer names generation {state.generation}, which is not in the store at {self.where}. "
+                f"{REPAIR}"
+            )
+        return collection
+
     # -- reading
 
     def load(self) -> StoredIndex:
+        """The generation the pointer names, ready to search.
+
+        Raises IndexMissingError without an index, IndexDamagedError when a part cannot be read.
+        """
         state = self.current_state()
         if state is None:
-            where = self.settings.chroma.host or self.settings.paths.index_dir
             raise IndexMissingError(
-                f"No index for these settings (collection {self.base}) at {where}. "
+                f"No index for these settings (collection {self.base}) at {self.where}. "
                 "Build it with `python -m ingest build` (or `make index`)."
             )
+        collection = self.generation_collection(state)
         analyzer = Analyzer()
         folder = self._generation_dir(state.generation)
         if self.embedded and (folder / "catalogue.jsonl").exists():
-            with open(folder / "catalogue.jsonl", encoding="utf-8") as fh:
-                chunks = [Chunk.model_validate_json(line) for line in fh]
-            version_file = folder / "bm25" / "analyzer_version"
-            if version_file.exists() and version_file.read_text().strip() == ANALYZER_VERSION:
-                bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
-                analyzer.vocabulary = set(bm25.vocab_dict)
-            else:
-                bm25 = build_bm25(chunks, analyzer)
-                _save_bm25(bm25, folder / "bm25")
+            chunks, bm25 = self._read_search_files(state, collection, analyzer)
         else:
             chunks = self._chunks_from_chroma(state.generation)
             bm25 = build_bm25(chunks, analyzer)
-        return StoredIndex(
-            state, chunks, bm25, analyzer, self.client.get_collection(state.generation),
-            self.stored_sentence_vectors(state, None),
-        )
+        sentence_vectors = self.stored_sentence_vectors(state, None)
+        return StoredIndex(state, chunks, bm25, analyzer, collection, sentence_vectors, self.settings)
+
+    def has_generation(self, state: IndexState) -> bool:
+        return self._collection(state.generation) is not None
+
+    def verify(self, state: IndexState) -> None:
+        """Raise IndexDamagedError when ``state``'s generation is missing or its catalogue or BM25 index
+        cannot be read (what ``load`` reads, less the sentence vectors)."""
+        collection = self.generation_collection(state)
+        if self.embedded and (self._generation_dir(state.generation) / "catalogue.jsonl").exists():
+            self._read_search_files(state, collection, Analyzer())
+
+    def _read_search_files(self, state: IndexState, collection, analyzer: Analyzer) -> tuple[list[Chunk], object]:
+        """The catalogue and BM25 index of an embedded generation, checked against its collection."""
+        folder = self._generation_dir(state.generation)
+        chunks = self._read_catalogue(state)
+        with chroma_errors(self.settings):
+            count = collection.count()
+        if len(chunks) != count:
+            raise self._damaged(state, f"its catalogue lists {len(chunks)} chunks, its collection holds {count}")
+        version_file = folder / "bm25" / "analyzer_version"
+        if version_file.exists() and version_file.read_text().strip() == ANALYZER_VERSION:
+            bm25 = self._read_bm25(state, len(chunks))
+            analyzer.vocabulary = set(bm25.vocab_dict)
+        else:  # built by another analyzer version, or never: build it now
+            bm25 = build_bm25(chunks, analyzer)
+            _save_bm25(bm25, folder / "bm25")
+        return chunks, bm25
+
+    def _read_catalogue(self, state: IndexState) -> list[Chunk]:
+        path = self._generation_dir(state.generation) / "catalogue.jsonl"
+        chunks = []
+        try:
+            with open(path, encoding="utf-8") as fh:
+                for number, line in enumerate(fh, start=1):
+                    try:
+                        chunks.append(Chunk.model_validate_json(line))
+                    except ValidationError as error:
+                        reason = validation_message(error)[:120]
+                        raise self._damaged(state, f"line {number} of {path} is unreadable ({reason})") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise self._damaged(state, f"{path} cannot be read ({error})") from None
+        return chunks
+
+    def _read_bm25(self, state: IndexState, n_chunks: int):
+        folder = self._generation_dir(state.generation) / "bm25"
+        try:
+            bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+            n_docs = int(bm25.scores["num_docs"])
+        except Exception as error:  # bm25s fails with orjson, numpy, OS or key errors, whichever file is hit
+            raise self._damaged(state, f"its BM25 index {folder} is unreadable ({type(error).__name__}: "
+                                       f"{str(error)[:120]})") from None  # fmt: skip
+        if n_docs != n_chunks:
+            raise self._damaged(state, f"its BM25 index covers {n_docs} chunks, its catalogue {n_chunks}")
+        return bm25
+
+    def generation_chunks(self, state: IndexState, *, from_collection: bool = False) -> list[Chunk]:
+        """The chunks of one generation: from its catalogue, or read back from its collection (with a
+        server, without a catalogue, or ``from_collection`` when the catalogue may be damaged)."""
+        folder = self._generation_dir(state.generation)
+        if self.embedded and not from_collection and (folder / "catalogue.jsonl").exists():
+            return self._read_catalogue(state)
+        self.generation_collection(state)
+        return self._chunks_from_chroma(state.generation)
 
     def _chunks_from_chroma(self, generation: str) -> list[Chunk]:
-        collection = self.client.get_collection(generation)
-        chunks = [
-            metadata_to_chunk(cid, text, meta)
-            for cid, meta, text, _ in page_through(collection, ["documents", "metadatas"])
-        ]
+        with chroma_errors(self.settings):
+            collection = self.client.get_collection(generation)
+            chunks = [
+                metadata_to_chunk(cid, text, meta)
+                for cid, meta, text, _ in page_through(collection, ["documents", "metadatas"])
+            ]
         chunks.sort(key=lambda c: (c.source_file, c.turn_index, c.part))
         return chunks
 
     def stored_vectors(self, state: IndexState | None, content_hashes: set[str]) -> dict[str, np.ndarray]:
         """Stored vectors by chunk content hash, so unchanged chunks are never re-embedded.
 
-        Looks in the current generation first, then in the current generation of every other index
-        built with the same embedding (another parser version or chunk size): a chunk whose embedded
-        text is unchanged keeps its vector across such changes.
+        Looks in the current generation first, then in every other generation still in the store that
+        was built with the same embedding: the one a build replaced, and those of other index shapes
+        (another parser version or chunk size). A chunk whose embedded text is unchanged keeps its vector.
         """
         wanted = set(content_hashes)
         found: dict[str, np.ndarray] = {}
-        for generation in self._generations_with_same_embedding(state):
+        for generation in self.vector_sources(state):
             if not wanted:
                 break
-            collection = self.client.get_collection(generation)
-            for _, meta, _, vector in page_through(collection, ["embeddings", "metadatas"]):
-                h = meta.get("content_hash")
-                if h in wanted:
-                    found[h] = np.asarray(vector, dtype=np.float32)
-                    wanted.discard(h)
+            with chroma_errors(self.settings):
+                collection = self._collection(generation)
+                if collection is None:
+                    continue
+                for _, meta, _, vector in page_through(collection, ["embeddings", "metadatas"]):
+                    h = meta.get("content_hash")
+                    if h in wanted:
+                        found[h] = np.asarray(vector, dtype=np.float32)
+                        wanted.discard(h)
         return found
 
     def has_sentences(self, state: IndexState) -> bool:
         """Whether a generation has its sentence vectors (generations built before them do not)."""
-        try:
-            self.client.get_collection(state.generation + SENTENCES_SUFFIX)
-        except Exception:  # chromadb raises its own NotFound types, which differ across versions
-            return False
-        return True
+        return self._collection(state.generation + SENTENCES_SUFFIX) is not None
 
     def stored_sentence_vectors(self, state: IndexState | None, keys: set[str] | None) -> dict[str, np.ndarray]:
-        """Sentence vectors by ``sentence_key`` from the generations with this embedding (all when
-        ``keys`` is None): an unchanged sentence is never embedded twice."""
+        """Sentence vectors by ``sentence_key``: those of ``state``'s generation when ``keys`` is None,
+        else the wanted ones from every generation with this embedding, as ``stored_vectors`` looks.
+        An unchanged sentence is never embedded twice."""
         wanted = None if keys is None else set(keys)
         found: dict[str, np.ndarray] = {}
-        generations = [state.generation] if (keys is None and state) else self._generations_with_same_embedding(state)
+        generations = [state.generation] if (keys is None and state) else self.vector_sources(state)
         for generation in generations:
             if wanted is not None and not wanted:
                 break
-            try:
-                collection = self.client.get_collection(generation + SENTENCES_SUFFIX)
-            except Exception:  # a generation built before sentence vectors existed has none
+            collection = self._collection(generation + SENTENCES_SUFFIX)
+            if collection is None:  # a generation built before sentence vectors existed has none
                 continue
-            for key, _, _, vector in page_through(collection, ["embeddings"]):
-                if wanted is None or key in wanted:
-                    found[key] = np.asarray(vector, dtype=np.float32)
-                    if wanted is not None:
-                        wanted.discard(key)
+            with chroma_errors(self.settings):
+                for key, _, _, vector in page_through(collection, ["embeddings"]):
+                    if wanted is None or key in wanted:
+                        found[key] = np.asarray(vector, dtype=np.float32)
+                        if wanted is not None:
+                            wanted.discard(key)
         return found
 
-    def _generations_with_same_embedding(self, state: IndexState | None) -> list[str]:
-        keys = ("embedding_backend", "embedding_model", "embedding_dim", "passage_prefix")
-        mine = {k: index_shape(self.settings).get(k) for k in keys}
-        generations = [state.generation] if state else []
-        for collection in self.client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
+    def vector_sources(self, state: IndexState | None) -> list[str]:
+        """The generations in the store whose vectors this embedding can reuse, ``state``'s first.
+
+        Every generation of this index shape qualifies (the shape includes the embedding), and every
+        generation of another shape whose pointer names the same embedding.
+        """
+        mine = {k: index_shape(self.settings).get(k) for k in EMBEDDING_KEYS}
+        sources = [state.generation] if state else []
+        bases = [self.base]
+        for name in self._collection_names():
             if not name.startswith("kamerbron_") or "_g" in name or name == self.base:
                 continue
-            meta = self.client.get_collection(name).metadata or {}
+            pointer = self._collection(name)
+            meta = (pointer.metadata or {}) if pointer is not None else {}
             if meta.get("kind") != "pointer" or not meta.get("state"):
                 continue
-            other = IndexState.from_json(meta["state"])
-            if {k: other.shape.get(k) for k in keys} == mine:
-                generations.append(other.generation)
-        return generations
+            try:
+                other = IndexState.from_json(meta["state"])
+            except ValueError:  # another index's damaged pointer: its vectors are not trusted
+                continue
+            if {k: other.shape.get(k) for k in EMBEDDING_KEYS} == mine:
+                sources.append(other.generation)
+                bases.append(name)
+        for base in bases:
+            sources += self._generations(base)
+        return list(dict.fromkeys(sources))
 
     # -- writing
 
@@ -313,30 +521,44 @@ class IndexStore:
         files: dict[str, dict],
         sentence_vectors: dict[str, np.ndarray] | None = None,
     ) -> IndexState:
-        """Write a complete new generation aside, then switch the pointer to it."""
-        previous = self.current_state()
-        number = int(previous.generation.rsplit("_g", 1)[1]) + 1 if previous else 1
+        """Write a complete new generation aside, then switch the pointer to it.
+
+        The generation the pointer named stays (an app may still read it); older ones are pruned.
+        A damaged pointer is replaced: this is how ``ingest build --repair`` mends it.
+        """
+        try:
+            previous = self.current_state()
+        except IndexDamagedError:
+            previous = None
+        numbers = [int(GENERATION_RE.fullmatch(n).group(1)) for n in self._generations()]
+        number = max(numbers + [previous.number if previous else 0]) + 1
         generation = f"{self.base}_g{number}"
         self._drop_generation(generation)  # leftovers of a build that was killed midway
-        collection = self.client.create_collection(generation, metadata={"hnsw:space": "cosine"})
-        store = ChromaVectorStore(chroma_collection=collection)
-        for start in range(0, len(chunks), WRITE_BATCH):
-            nodes = []
-            for chunk, vector in zip(chunks[start : start + WRITE_BATCH], vectors[start : start + WRITE_BATCH]):
-                node = TextNode(
-                    id_=chunk.chunk_id, text=chunk.text, metadata=chunk_to_metadata(chunk), embedding=vector.tolist()
-                )
-                # the source relationship makes llama-index store our doc_id as its ref_doc_id
-                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
-                nodes.append(node)
-            store.add(nodes)
+        with chroma_errors(self.settings):
+            collection = self.client.create_collection(generation, metadata={"hnsw:space": "cosine"})
+            store = ChromaVectorStore(chroma_collection=collection)
+            for start in range(0, len(chunks), WRITE_BATCH):
+                nodes = []
+                for chunk, vector in zip(chunks[start : start + WRITE_BATCH], vectors[start : start + WRITE_BATCH]):
+                    node = TextNode(
+                        id_=chunk.chunk_id,
+                        text=chunk.text,
+                        metadata=chunk_to_metadata(chunk),
+                        embedding=vector.tolist(),
+                    )
+                    # the source relationship makes llama-index store our doc_id as its ref_doc_id
+                    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
+                    nodes.append(node)
+                store.add(nodes)
 
-        if sentence_vectors:
-            sentences = self.client.create_collection(generation + SENTENCES_SUFFIX, metadata={"hnsw:space": "cosine"})
-            keys = sorted(sentence_vectors)
-            for start in range(0, len(keys), WRITE_BATCH):
-                batch = keys[start : start + WRITE_BATCH]
-                sentences.add(ids=batch, embeddings=np.stack([sentence_vectors[k] for k in batch]))
+            if sentence_vectors:
+                sentences = self.client.create_collection(
+                    generation + SENTENCES_SUFFIX, metadata={"hnsw:space": "cosine"}
+                )
+                keys = sorted(sentence_vectors)
+                for start in range(0, len(keys), WRITE_BATCH):
+                    batch = keys[start : start + WRITE_BATCH]
+                    sentences.add(ids=batch, embeddings=np.stack([sentence_vectors[k] for k in batch]))
 
         state = IndexState(generation=generation, files=files, built_at=time.time(), shape=index_shape(self.settings))
         if self.embedded:
@@ -352,7 +574,8 @@ class IndexStore:
             os.replace(tmp, folder)
 
         pointer = self._pointer(create=True)
-        pointer.modify(metadata={"kind": "pointer", "state": state.to_json()})
+        with chroma_errors(self.settings):
+            pointer.modify(metadata={"kind": "pointer", "state": state.to_json()})
         # the generation just replaced stays, so an app still reading it is not cut off
         self._prune(keep={generation, previous.generation if previous else ""})
         return state
@@ -360,8 +583,9 @@ class IndexStore:
     def _drop_generation(self, generation: str) -> None:
         for name in (generation, generation + SENTENCES_SUFFIX):
             try:
-                self.client.delete_collection(name)
-            except Exception:  # already gone: nothing to drop
+                with chroma_errors(self.settings):
+                    self.client.delete_collection(name)
+            except NotFoundError:  # already gone: nothing to drop
                 pass
         if self.embedded:
             shutil.rmtree(self._generation_dir(generation), ignore_errors=True)
@@ -369,7 +593,10 @@ class IndexStore:
 
     def _prune(self, keep: set[str]) -> None:
         prefix = f"{self.base}_g"
-        for collection in self.client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
+        for name in self._collection_names():
             if name.startswith(prefix) and name.removesuffix(SENTENCES_SUFFIX) not in keep:
-                self._drop_generation(name)
+                self._drop_generation(name.removesuffix(SENTENCES_SUFFIX))
+        if self.embedded:  # folders whose collection is gone already (removed by hand, or a killed prune)
+            for folder in Path(self.settings.paths.index_dir).glob(f"{self.base}_g*"):
+                if folder.name.removesuffix(".tmp") not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)

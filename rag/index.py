@@ -1,14 +1,21 @@
 """Search over one loaded index generation: dense nearest neighbours (Chroma), BM25 scores
-(bm25s) and catalogue-side metadata filters."""
+(bm25s) and catalogue-side metadata filters; and the generation a long-running reader serves,
+following the index across builds (:class:`LiveIndex`)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 
 import numpy as np
 
+from kamerbron.errors import GenerationGoneError, KamerbronError
 from kamerbron.records import Chunk, Filters
-from kamerbron.store import StoredIndex, sentence_key
+from kamerbron.store import IndexStore, StoredIndex, sentence_key
+
+log = logging.getLogger(__name__)
 
 # Filtered dense search (see LoadedIndex.dense_search): nearest neighbours fetched per wanted hit,
 # relative to the share of chunks that pass the filter, and the most fetched before searching
@@ -16,13 +23,16 @@ from kamerbron.store import StoredIndex, sentence_key
 # oversampling filled n hits for every filter tried; above 1000 fetched, an id-restricted query is faster.
 DENSE_OVERSAMPLE = 3
 DENSE_MAX_FETCH = 1000
-
+# How often a long-running reader looks at the pointer for a newer generation, in seconds. A look is
+# one small Chroma read; a build is served within this time (plus its loading) after it finishes.
+POINTER_CHECK_S = 5.0
 
 
 class LoadedIndex:
     """One generation, ready to query: dense search, BM25 search and the chunk catalogue."""
 
     def __init__(self, stored: StoredIndex):
+        self.stored = stored
         self.state = stored.state
         self.chunks = chunks = stored.chunks
         self.collection = stored.collection
@@ -104,12 +114,8 @@ class LoadedIndex:
     def _nearest(self, query_vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[int, float]]:
         # Straight to the collection for ids and distances only: llama-index's query also fetches
         # and parses every hit's document and metadata, 85% of the query's time.
-        result = self.collection.query(
-            query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()], n_results=n, ids=ids,
-            include=["distances"],
-        )
         hits = []
-        for node_id, distance in zip(result["ids"][0], result["distances"][0]):
+        for node_id, distance in self.stored.nearest(query_vector, n, ids):
             position = self.position.get(node_id)
             if position is not None:
                 hits.append((position, 1.0 - float(distance)))  # cosine space: distance = 1 - similarity
@@ -161,3 +167,119 @@ class LoadedIndex:
         return [self.chunks[i] for i in self.by_turn.get((doc_id, turn_index), [])]
 
 
+class LiveIndex:
+    """The generation a long-running reader (the app) serves, following the index's pointer.
+
+    Reads like a LoadedIndex: every attribute is that of the generation served now. ``refresh``
+    looks at the pointer at most every ``check_s`` seconds; when it names a newer generation, that
+    one is loaded aside in a thread while the served one keeps answering, then swapped in (one
+    assignment, so a question is answered from one generation). ``reopen`` loads the pointer's
+    generation at once, for when a later build has pruned the one served. Without a store (an index
+    handed in) it serves that index only.
+    """
+
+    def __init__(self, index: LoadedIndex, store: IndexStore | None = None, *, check_s: float = POINTER_CHECK_S):
+        self._current = index
+        self._store = store
+        self.check_s = check_s
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        self._reopen_lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._failed = ""  # a generation that could not be loaded: not tried again until the pointer moves
+        self._pointer_error = ""  # logged once, not at every look
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or "_current" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["_current"], name)
+
+    def __len__(self) -> int:
+        return len(self._current)
+
+    @property
+    def current(self) -> LoadedIndex:
+        """The generation served now; hold on to it for the whole of one question."""
+        return self._current
+
+    @property
+    def generation(self) -> str:
+        return self._current.state.generation
+
+    def refresh(self) -> None:
+        """Start loading the pointer's generation aside when it is newer than the one served."""
+        if self._store is None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked < self.check_s or (self._loading is not None and self._loading.is_alive()):
+                return
+            self._checked = now
+        try:
+            state = self._store.current_state()
+        except KamerbronError as error:
+            if str(error) != self._pointer_error:
+                log.warning("index pointer unreadable; still serving %s: %s", self.generation, error)
+                self._pointer_error = str(error)
+            return
+        self._pointer_error = ""
+        if state is None or state.generation in (self.generation, self._failed):
+            return
+        thread = threading.Thread(target=self._load_aside, args=(state.generation,), name="index-load", daemon=True)
+        with self._lock:
+            if self._loading is not None and self._loading.is_alive():
+                return
+            self._loading = thread
+        thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a generation being loaded aside (tests, and a clean shutdown)."""
+        loading = self._loading
+        if loading is not None:
+            loading.join(timeout)
+
+    def _load_aside(self, generation: str) -> None:
+        try:
+            self._swap(LoadedIndex(self._store.load()))
+        except KamerbronError as error:
+            self._failed = generation
+            log.error(
+                "index generation %s could not be loaded; still serving %s: %s", generation, self.generation, error
+            )
+
+    def _swap(self, index: LoadedIndex) -> None:
+        with self._lock:
+            # never back: a generation loaded aside may finish after a newer one was reopened
+            if index.state.number <= self._current.state.number:
+                return
+            served = self.generation
+            self._current = index
+        log.info("index generation %s served (was %s)", index.state.generation, served)
+
+    def reopen(self, gone: str) -> LoadedIndex:
+        """The pointer's generation, loaded now because ``gone`` has left the store.
+
+        Raises GenerationGoneError without a store, and the store's errors when the index cannot be read.
+        """
+        if self._store is None:
+            raise GenerationGoneError(
+                f"Index generation {gone} is no longer in the store; restart to load the new one."
+            )
+        with self._reopen_lock:
+            if self.generation != gone:  # another question reopened it meanwhile
+                return self._current
+            log.warning("index generation %s was pruned while served; loading the current one now", gone)
+            index = LoadedIndex(self._store.load())
+            self._swap(index)
+            return index
+
+    def check(self) -> str:
+        """The generation served, once it answers (reopened if it was pruned); raises when none can."""
+        self.refresh()
+        served = self._current
+        try:
+            served.stored.count()
+        except GenerationGoneError:
+            served = self.reopen(served.state.generation)
+            served.stored.count()
+        return served.state.generation

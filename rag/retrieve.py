@@ -15,12 +15,12 @@ import re
 import time
 
 from kamerbron.embed import Embedder, build_embedder, pick_device
-from kamerbron.errors import EmbeddingModelError
+from kamerbron.errors import EmbeddingModelError, GenerationGoneError
 from kamerbron.records import Filters, Passage
 from kamerbron.settings import Settings
 from kamerbron.store import IndexStore
 from kamerbron.text import GOVERNMENT_RE, GOVERNMENT_ROLES, WHO_QUESTION_RE, find_parties
-from rag.index import LoadedIndex
+from rag.index import POINTER_CHECK_S, LiveIndex, LoadedIndex
 
 # BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
 # equivalents added to the BM25 query so English questions still find exact-term matches.
@@ -104,7 +104,12 @@ class CrossEncoderReranker:
 
 
 class Retriever:
-    """Loads the index, embedder and reranker once; ``retrieve`` is then cheap."""
+    """Loads the index, embedder and reranker once; ``retrieve`` is then cheap.
+
+    The index it loads itself follows the store across builds (``rag.index.LiveIndex``): a newer
+    generation is served within ``pointer_check_s`` seconds of a build, without a restart, and a
+    generation pruned while served is replaced at once.
+    """
 
     def __init__(
         self,
@@ -113,9 +118,14 @@ class Retriever:
         index: LoadedIndex | None = None,
         embedder: Embedder | None = None,
         reranker: CrossEncoderReranker | None = None,
+        pointer_check_s: float = POINTER_CHECK_S,
     ):
         self.settings = settings or Settings()
-        self.index = index or LoadedIndex(IndexStore(self.settings).load())
+        if index is None:
+            store = IndexStore(self.settings)
+            self.index = LiveIndex(LoadedIndex(store.load()), store, check_s=pointer_check_s)
+        else:
+            self.index = index if isinstance(index, LiveIndex) else LiveIndex(index)
         self._embedder = embedder
         self.reranker = reranker
         if reranker is None and self.settings.retrieval.reranker_model:
@@ -123,8 +133,7 @@ class Retriever:
         self.last_timings_ms: dict[str, float] = {}
         # the last question's vector, so the answer stage scores sentences without embedding it again
         self.last_query_vector = None
-        # surnames long enough not to be ordinary words ("Kuik" yes; a two-letter name would match noise)
-        self._surnames = surname_pattern([c.surname for c in self.index.chunks if len(c.surname) > 3])
+        self._surnames: tuple[LoadedIndex | None, re.Pattern | None] = (None, None)
 
     @property
     def embedder(self) -> Embedder:
@@ -132,14 +141,36 @@ class Retriever:
             self._embedder = build_embedder(self.settings)
         return self._embedder
 
+    def surnames(self, index: LoadedIndex) -> re.Pattern | None:
+        """The surname pattern of ``index``'s speakers, made once per generation."""
+        made_for, pattern = self._surnames
+        if made_for is not index:
+            # surnames long enough not to be ordinary words ("Kuik" yes; a two-letter name would match noise)
+            pattern = surname_pattern([c.surname for c in index.chunks if len(c.surname) > 3])
+            self._surnames = (index, pattern)
+        return pattern
+
+    def check(self) -> str:
+        """The index generation served, once it answers; raises the store's error when it cannot."""
+        return self.index.check()
+
     def retrieve(
         self, query: str, *, filters: Filters | None = None, k: int | None = None, mode: str | None = None
     ) -> list[Passage]:
         """The top ``k`` passages for ``query`` (best first), followed by passages linked to them."""
+        self.index.refresh()
+        index = self.index.current  # one generation for the whole question
+        try:
+            return self._retrieve(index, query, filters, k, mode)
+        except GenerationGoneError:
+            return self._retrieve(self.index.reopen(index.state.generation), query, filters, k, mode)
+
+    def _retrieve(
+        self, index: LoadedIndex, query: str, filters: Filters | None, k: int | None, mode: str | None
+    ) -> list[Passage]:
         cfg = self.settings.retrieval
         k = k or cfg.top_k
         mode = mode or cfg.mode
-        index = self.index
         timings: dict[str, float] = {}
 
         dense: list[tuple[int, float]] = []
@@ -159,7 +190,7 @@ class Retriever:
             timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
-        named = mentions(query, self._surnames)
+        named = mentions(query, self.surnames(index))
         for i in fused:
             chunk = index.chunks[i]
             if chunk.procedural:
@@ -188,12 +219,14 @@ class Retriever:
         ]
         self.last_timings_ms = timings
         if cfg.bring_linked:
-            hits += self.linked_passages(hits, filters)
+            hits += self.linked_passages(hits, filters, index=index)
         return hits
 
-    def linked_passages(self, hits: list[Passage], filters: Filters | None = None) -> list[Passage]:
+    def linked_passages(
+        self, hits: list[Passage], filters: Filters | None = None, *, index: LoadedIndex | None = None
+    ) -> list[Passage]:
         """For each hit: the question it answers / interruption it replies to, and the answers to it."""
-        index = self.index
+        index = self.index.current if index is None else index
         seen = {p.chunk_id for p in hits}
         linked: list[Passage] = []
         for hit in hits:
@@ -206,7 +239,7 @@ class Retriever:
         return linked
 
     def facets(self) -> dict:
-        chunks = self.index.chunks
+        chunks = self.index.current.chunks
         documents: dict[str, dict] = {}
         for c in chunks:
             documents.setdefault(c.doc_id, {"doc_id": c.doc_id, "source_file": c.source_file, "title": c.doc_title, "date": c.date})

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from ingest.build import build_index
+from ingest.build import build_index, remove_documents
 from kamerbron.embed import HashEmbedder
-from kamerbron.errors import DocumentParseError
+from kamerbron.errors import ArgumentInvalidError, DocumentParseError
 from kamerbron.store import IndexStore, chunk_sentences
-from tests.fakes.settings import ROOT
+from tests.fakes.settings import ROOT, make_settings
 
 DEBATE = """Voorzitter: Van Oosten
 
@@ -60,8 +60,8 @@ def corpus(tmp_path):
     return folder
 
 
-def _build(corpus, settings, embedder=None):
-    return build_index([corpus], settings, progress=False, embedder=embedder or CountingEmbedder())
+def _build(path, settings, embedder=None):
+    return build_index([path], settings, progress=False, embedder=embedder or CountingEmbedder())
 
 
 def test_first_build_embeds_every_chunk(corpus, settings):
@@ -110,11 +110,123 @@ def test_changed_file_replaces_its_own_chunks(corpus, settings):
     assert "volgend voorjaar" in texts and "dit najaar" not in texts
 
 
-def test_removed_file_loses_its_chunks(corpus, settings):
+def test_file_gone_from_the_corpus_stays_indexed(corpus, tmp_path):
+    settings = make_settings(tmp_path, paths={"corpus_dir": corpus})
     _build(corpus, settings)
     (corpus / "b.txt").unlink()
     _build(corpus, settings)
-    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt"}
+    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt"}
+
+
+def test_file_gone_from_the_corpus_is_named_with_the_remove_command(corpus, tmp_path):
+    settings = make_settings(tmp_path, paths={"corpus_dir": corpus})
+    _build(corpus, settings)
+    (corpus / "b.txt").unlink()
+    summary = _build(corpus, settings).summary()
+    assert "b.txt: indexed, but no longer in" in summary and "`python -m ingest remove b.txt`" in summary
+
+
+# --- a build of some files updates those documents only; removing is explicit
+
+
+def test_build_of_one_file_keeps_the_other_documents(corpus, settings):
+    _build(corpus, settings)
+    (corpus / "b.txt").write_text(OTHER.replace("dit najaar", "volgend voorjaar"), encoding="utf-8")
+    _build(corpus / "b.txt", settings)
+    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt"}
+
+
+def test_build_of_one_file_updates_that_document(corpus, settings):
+    _build(corpus, settings)
+    (corpus / "b.txt").write_text(OTHER.replace("dit najaar", "volgend voorjaar"), encoding="utf-8")
+    _build(corpus / "b.txt", settings)
+    assert "volgend voorjaar" in " ".join(c.text for c in IndexStore(settings).load().chunks)
+
+
+def test_build_of_one_new_file_adds_it_to_the_index(corpus, settings, tmp_path):
+    _build(corpus, settings)
+    extra = tmp_path / "c.txt"
+    extra.write_text(OTHER.replace("Segers", "Voordewind"), encoding="utf-8")
+    _build(extra, settings)
+    assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt", "c.txt"}
+
+
+def test_build_of_an_unchanged_file_writes_nothing(corpus, settings):
+    first = _build(corpus, settings)
+    assert _build(corpus / "a.txt", settings).generation == first.generation
+
+
+@pytest.fixture
+def own_corpus(corpus, tmp_path):
+    """Settings whose corpus folder is ``corpus`` (``remove`` deletes files there), built once."""
+    settings = make_settings(tmp_path, paths={"corpus_dir": corpus})
+    _build(corpus, settings)
+    return settings
+
+
+def test_remove_takes_the_document_out_of_the_index(own_corpus):
+    remove_documents(["b.txt"], own_corpus)
+    assert {c.source_file for c in IndexStore(own_corpus).load().chunks} == {"a.txt"}
+
+
+def test_remove_accepts_a_document_id(own_corpus):
+    remove_documents(["b"], own_corpus)
+    assert {c.source_file for c in IndexStore(own_corpus).load().chunks} == {"a.txt"}
+
+
+def test_remove_embeds_nothing(own_corpus):
+    embedder = CountingEmbedder()
+    remove_documents(["b.txt"], own_corpus, embedder=embedder)
+    assert embedder.embedded == 0
+
+
+def test_remove_deletes_the_file_from_the_corpus_folder(own_corpus, corpus):
+    remove_documents(["b.txt"], own_corpus)
+    assert sorted(p.name for p in corpus.iterdir()) == ["a.txt"]
+
+
+def test_removed_document_stays_out_after_a_corpus_build(own_corpus, corpus):
+    remove_documents(["b.txt"], own_corpus)
+    _build(corpus, own_corpus)
+    assert {c.source_file for c in IndexStore(own_corpus).load().chunks} == {"a.txt"}
+
+
+def test_remove_takes_out_the_manifest_entry_and_keeps_the_others(corpus, tmp_path):
+    (corpus / "manifest.toml").write_text(
+        '# the debate\n["a.txt"]\ndoc_type = "debat"\n\n# the other one\n["b.txt"]\ndate = "2018-01-02"\n',
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path, paths={"corpus_dir": corpus})
+    _build(corpus, settings)
+    remove_documents(["b.txt"], settings)
+    assert (corpus / "manifest.toml").read_text(encoding="utf-8") == '# the debate\n["a.txt"]\ndoc_type = "debat"\n\n'
+
+
+def test_remove_keeps_a_corpus_file_that_differs_from_the_indexed_one(own_corpus, corpus):
+    (corpus / "b.txt").write_text(OTHER + "\nNog een zin.\n", encoding="utf-8")
+    report = remove_documents(["b.txt"], own_corpus)
+    assert (corpus / "b.txt").exists() and "differs from the indexed one" in report.summary()
+
+
+def test_remove_of_a_name_not_in_the_index_changes_nothing(own_corpus):
+    before = IndexStore(own_corpus).current_state().generation
+    with pytest.raises(ArgumentInvalidError, match="not in the index: c.txt"):
+        remove_documents(["b.txt", "c.txt"], own_corpus)
+    assert IndexStore(own_corpus).current_state().generation == before
+
+
+def test_remove_of_every_document_is_refused(own_corpus):
+    with pytest.raises(ArgumentInvalidError, match="empty index"):
+        remove_documents(["a.txt", "b.txt"], own_corpus)
+
+
+def test_build_after_a_remove_reuses_the_vectors_of_the_replaced_generation(own_corpus, corpus):
+    kept = (corpus / "b.txt").read_bytes()
+    remove_documents(["b.txt"], own_corpus)
+    (corpus / "b.txt").write_bytes(kept)
+    embedder = CountingEmbedder()
+    _build(corpus / "b.txt", own_corpus, embedder)
+    assert embedder.embedded == 0
 
 
 def test_failed_build_leaves_previous_index_queryable(corpus, settings):
@@ -191,7 +303,10 @@ def _kill_a_build_while_it_writes(corpus, settings, tmp_path):
     _build(corpus, settings)
     (corpus / "c.txt").write_text(OTHER.replace("Segers", "Voordewind"), encoding="utf-8")
     marker = tmp_path / "marker"
-    env = os.environ | {"KAMERBRON_PATHS_INDEX_DIR": str(settings.paths.index_dir), "KAMERBRON_EMBEDDING_BACKEND": "hash"}
+    env = os.environ | {
+        "KAMERBRON_PATHS_INDEX_DIR": str(settings.paths.index_dir),
+        "KAMERBRON_EMBEDDING_BACKEND": "hash",
+    }
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), str(marker)], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 120
@@ -212,3 +327,23 @@ def test_build_after_a_killed_one_completes(corpus, settings, tmp_path):
     _kill_a_build_while_it_writes(corpus, settings, tmp_path)
     _build(corpus, settings)
     assert {c.source_file for c in IndexStore(settings).load().chunks} == {"a.txt", "b.txt", "c.txt"}
+
+
+def _ingest_cli(args, settings):
+    env = os.environ | {
+        "KAMERBRON_PATHS_INDEX_DIR": str(settings.paths.index_dir),
+        "KAMERBRON_PATHS_CORPUS_DIR": str(settings.paths.corpus_dir),
+        "KAMERBRON_EMBEDDING_BACKEND": "hash",
+    }
+    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_cli_build_of_one_file_keeps_the_other_documents(own_corpus, corpus):
+    (corpus / "b.txt").write_text(OTHER.replace("dit najaar", "volgend voorjaar"), encoding="utf-8")
+    done = _ingest_cli(["build", str(corpus / "b.txt"), "--no-progress"], own_corpus)
+    assert (done.returncode, {c.source_file for c in IndexStore(own_corpus).load().chunks}) == (0, {"a.txt", "b.txt"})
+
+
+def test_cli_remove_of_an_unknown_name_is_one_line_with_exit_2(own_corpus):
+    done = _ingest_cli(["remove", "nope.txt"], own_corpus)
+    assert (done.returncode, done.stderr.count("\n"), "not in the index: nope.txt" in done.stderr) == (2, 1, True)

@@ -650,9 +650,20 @@ def create_server(
         return JSONResponse(answer_payload(answer))
 
     @app.get("/api/health")
-    async def api_health() -> dict:
-        return {"status": "ok" if handlers.answerer is not None else "unavailable",
-                "error": str(unavailable) if unavailable else "", "queue": gate.snapshot()}
+    async def api_health() -> JSONResponse:
+        # 503 unless the index answers; "generation" is the index generation served (rag.index.LiveIndex).
+        error = str(unavailable or "") if handlers.answerer is None else ""
+        generation = ""
+        check = getattr(getattr(handlers.answerer, "retriever", None), "check", None)
+        if handlers.answerer is not None and check is not None:
+            try:
+                generation = await run_in_threadpool(check)
+            except KamerbronError as failure:
+                error = str(failure)
+        ok = handlers.answerer is not None and not error
+        body = {"status": "ok" if ok else "unavailable", "error": error, "generation": generation,
+                "queue": gate.snapshot()}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/widget.js")
     async def widget_js() -> Response:

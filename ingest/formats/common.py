@@ -246,12 +246,44 @@ def parse_kamerstuk_text(
     drafts = [d for d in split(doc, warnings) if d.paragraphs]
     if not drafts and split is not split_paragraphs:
         drafts = split_paragraphs(doc, warnings)
+    if not drafts:
+        raise DocumentParseError(f"{source_file}: no text left after removing headers and markup; check the file.")
     meta = merge_meta(facts, manifest_entry or {}, doc_id=doc_id, source_file=source_file,
                       content_hash=content_hash, warnings=warnings)  # fmt: skip
-    turns = to_turns(drafts, doc_id)
-    if not turns:
-        raise DocumentParseError(f"{source_file}: no text left after removing headers and markup; check the file.")
-    return ParsedDocument(meta=meta, turns=turns, warnings=warnings)
+    return ParsedDocument(meta=meta, turns=to_turns(usable_drafts(drafts, warnings), doc_id), warnings=warnings)
+
+
+def usable_drafts(drafts: list[Draft], warnings: list[str]) -> list[Draft]:
+    """The drafts that hold text to index, so that no passage is junk.
+
+    A passage that is only a speaker label is dropped. A document whose passages are all titles or
+    headings (a title-only file) keeps none: it is parsed, with a warning, and indexes nothing.
+    """
+    kept = []
+    for d in drafts:
+        label = parse_label(d.text) if len(d.paragraphs) == 1 else None
+        if label is None:
+            kept.append(d)
+        else:
+            warnings.append(f"speaker label {label.speaker!r} at line {d.line_no} has no text; skipped")
+    if not kept:
+        warnings.append("no usable passage: only speaker labels without text; nothing of this file is indexed")
+    elif all(_is_title(p) for d in kept for p in d.paragraphs):
+        shown = "; ".join(d.text for d in kept)
+        shown = shown if len(shown) <= 80 else shown[:79] + "…"
+        warnings.append(f"no usable passage: only a title or headings ({shown!r}), no text; nothing of this file is "
+                        "indexed")  # fmt: skip
+        kept = []
+    return kept
+
+
+def _is_title(p: Paragraph) -> bool:
+    """A paragraph that names rather than says: no sentence end, and bold or a few words only."""
+    return not is_terminal(p.text) and (p.bold or len(p.text.split()) <= TITLE_MAX_WORDS)
+
+
+# A line without a sentence end and at most this many words reads as a title or heading.
+TITLE_MAX_WORDS = 12
 
 
 def to_turns(drafts: list[Draft], doc_id: str) -> list[Turn]:
