@@ -42,13 +42,15 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
-# The offline evaluation gate (extractive answers, bundled embeddings) against eval/baseline.json,
-# the layer contract (pyproject.toml, [tool.importlinter]), then the test suite. The first run builds
-# the index (a few minutes on 2 cores).
+# Lint and format check (ruff), the layer contract (pyproject.toml, [tool.importlinter]), the offline
+# evaluation gate (extractive answers, bundled embeddings) against eval/baseline.json, then the test
+# suite. The first run builds the index (a few minutes on 2 cores).
 test: setup browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m ingest build
 	$(PY) -m eval run --compare --quiet
-	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 clean:
