@@ -46,8 +46,11 @@ def serve(args: argparse.Namespace) -> int:
     port = args.port or settings.app.port
     app = create_server(settings, answerer)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"\nKamerbron draait. Open http://{shown}:{port}/ in je browser "
-          f"(widget-demo: http://{shown}:{port}/widget-demo). Stoppen: Ctrl+C.\n", flush=True)
+    print(
+        f"\nKamerbron draait. Open http://{shown}:{port}/ in je browser "
+        f"(widget-demo: http://{shown}:{port}/widget-demo). Stoppen: Ctrl+C.\n",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
 

@@ -15,11 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from kamerbron.cli import run_main
-from kamerbron.settings import load_settings
-
 from bench.report import DOCS_JSON, render
 from bench.run import run_bench
+from kamerbron.cli import run_main
+from kamerbron.settings import load_settings
 
 
 def _positive_int(value: str) -> int:
@@ -35,16 +34,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="measure ingest and query cost against two alternatives, or with --scale how cost grows with the corpus",
     )
     parser.add_argument(
-        "--scale", nargs="+", type=_positive_int, metavar="N",
+        "--scale",
+        nargs="+",
+        type=_positive_int,
+        metavar="N",
         help="synthetic corpora N times the bundled one, e.g. --scale 1 10 100",
     )
     parser.add_argument("--out", type=Path, help="folder for the JSON figures (default bench/out)")
     parser.add_argument("--queries", type=_positive_int, help="only the first N evaluation questions")
     parser.add_argument(
-        "--reuse-vectors", action="store_true",
+        "--reuse-vectors",
+        action="store_true",
         help="take passage vectors from the configured index instead of embedding (embedding measured on a sample)",
     )
-    parser.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    parser.add_argument(
+        "--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)"
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmark.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     return parser

@@ -12,11 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from kamerbron.embed import build_embedder
-
 from bench.llamaindex import load_llamaindex
 from bench.measure import timed
 from bench.workers import run_as_worker, spec_settings
+from kamerbron.embed import build_embedder
 
 
 def cold_load(spec: dict) -> dict:

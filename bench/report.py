@@ -35,7 +35,10 @@ def comparison_table(result: dict) -> str:
             lambda s: f"{_f(s.get('import_s'), 2)} + {_f(s.get('load_s'), 2)} + {_f(s.get('embedder_load_s'), 2)}",
         ),
         ("search p50 / p95 (ms)", lambda s: f"{_f(s['search_ms']['p50'])} / {_f(s['search_ms']['p95'])}"),
-        ("ask p50 / p95 (ms)", lambda s: f"{_f(s['ask_ms']['p50'])} / {_f(s['ask_ms']['p95'])}" if s.get("ask_ms") else "n/a"),
+        (
+            "ask p50 / p95 (ms)",
+            lambda s: f"{_f(s['ask_ms']['p50'])} / {_f(s['ask_ms']['p95'])}" if s.get("ask_ms") else "n/a",
+        ),
         ("Recall@5", lambda s: _f(s.get("recall@5"), 3)),
         ("MRR@10", lambda s: _f(s.get("mrr@10"), 3)),
     ]
@@ -45,10 +48,13 @@ def comparison_table(result: dict) -> str:
     ratio = result["ratios"]
     lines.append(
         "| Kamerbron search p50 ÷ this | 1 | "
-        + " | ".join(_f(ratio[c]["search_p50"], 2) for c in cols if c != "kamerbron") + " |"
+        + " | ".join(_f(ratio[c]["search_p50"], 2) for c in cols if c != "kamerbron")
+        + " |"
     )
     lines.append(
-        "| Kamerbron Recall@5 ÷ this | 1 | " + " | ".join(_f(ratio[c]["recall@5"], 2) for c in cols if c != "kamerbron") + " |"
+        "| Kamerbron Recall@5 ÷ this | 1 | "
+        + " | ".join(_f(ratio[c]["recall@5"], 2) for c in cols if c != "kamerbron")
+        + " |"
     )
     return "\n".join(lines)
 
@@ -65,7 +71,10 @@ def ingest_table(result: dict) -> str:
         ("documents / turns / chunks", f"{ing['documents']} / {ing['turns']} / {ing['chunks']}"),
         ("parse + chunk", f"{_f(ing['seconds_parse'], 2)} s"),
         ("embed", embed_cell),
-        ("index (Chroma + BM25 + catalogue)", f"{_f(ing['seconds_index'], 2)} s ({_f(ing['index_chunks_per_s'], 0)} chunks/s)"),
+        (
+            "index (Chroma + BM25 + catalogue)",
+            f"{_f(ing['seconds_index'], 2)} s ({_f(ing['index_chunks_per_s'], 0)} chunks/s)",
+        ),
         ("total", f"{_f(ing['seconds'], 1)} s ({_f(ing['chunks_per_s'], 1)} chunks/s)"),
         (
             "index on disk",

@@ -11,15 +11,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kamerbron.embed import resolve_backend
-from kamerbron.fingerprint import index_hash, settings_hash
-from kamerbron.settings import Settings
-
 from bench.comparison import run_comparison
 from bench.machine import load_average, machine_info
 from bench.measure import SEARCH_K
 from bench.report import DOCS_JSON, update_docs_json, write_run
 from bench.scale import run_scale
+from kamerbron.embed import resolve_backend
+from kamerbron.fingerprint import index_hash, settings_hash
+from kamerbron.settings import Settings
 
 # Version of the JSON layout of a run; raise it when a key is renamed or removed.
 SCHEMA = 1
@@ -58,10 +57,14 @@ def run_bench(
     workdir = Path(tempfile.mkdtemp(prefix="kamerbron-bench-"))
     try:
         if scales:
-            result["scale"] = run_scale(settings, scales, workdir, set_path=set_path, limit=limit, isolate=isolate, log=log)
+            result["scale"] = run_scale(
+                settings, scales, workdir, set_path=set_path, limit=limit, isolate=isolate, log=log
+            )
         else:
             result.update(
-                run_comparison(settings, workdir, reuse_vectors=reuse_vectors, set_path=set_path, limit=limit, isolate=isolate)
+                run_comparison(
+                    settings, workdir, reuse_vectors=reuse_vectors, set_path=set_path, limit=limit, isolate=isolate
+                )
             )
     finally:
         if keep:

@@ -12,17 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.build import build_index
-from kamerbron.embed import build_embedder
-from kamerbron.records import Chunk
-from kamerbron.settings import Settings
-from kamerbron.store import IndexStore
-
 from bench.embedding import StoredVectorEmbedder, index_vectors
 from bench.measure import with_index_dir
 from bench.queries import load_queries
 from bench.scale_point import save_seed, scale_build, scale_serve
 from bench.workers import run_worker, settings_spec
+from ingest.build import build_index
+from kamerbron.embed import build_embedder
+from kamerbron.records import Chunk
+from kamerbron.settings import Settings
+from kamerbron.store import IndexStore
 
 
 def seed_corpus(settings: Settings, workdir: Path) -> tuple[list[Chunk], np.ndarray, dict]:

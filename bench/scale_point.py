@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kamerbron.analyzer import Analyzer, build_bm25
-from kamerbron.records import Chunk, Filters
-from kamerbron.store import IndexStore
-
 from bench.machine import dir_size_mb, peak_rss_mb, rss_mb
 from bench.measure import SEARCH_K, BenchQuery, measure_kamerbron, summarise_ms, time_calls, timed
 from bench.synthetic import file_state, synthetic_corpus
 from bench.workers import run_as_worker, spec_settings
+from kamerbron.analyzer import Analyzer, build_bm25
+from kamerbron.records import Chunk, Filters
+from kamerbron.store import IndexStore
 
 # The date-range filter timed at each size: one year, 4.7% of the chunks at 100x (docs/benchmark.md).
 DATE_FILTER = ("2017-01-01", "2017-12-31")
@@ -49,7 +48,9 @@ def scale_build(spec: dict) -> dict:
     """Generate the corpus of one scale factor and write it as an index generation."""
     settings = spec_settings(spec)
     seed_chunks, seed_vectors = load_seed(Path(spec["seed_dir"]))
-    (chunks, vectors), generate_s = timed(lambda: synthetic_corpus(seed_chunks, seed_vectors, spec["factor"], seed=spec["factor"]))
+    (chunks, vectors), generate_s = timed(
+        lambda: synthetic_corpus(seed_chunks, seed_vectors, spec["factor"], seed=spec["factor"])
+    )
     files = file_state(chunks)
     rss_before = rss_mb()
     store = IndexStore(settings)

@@ -35,7 +35,8 @@ def run_worker(phase: str, spec: dict, spec_path: Path) -> dict:
     result_path = spec_path.with_suffix(f".{phase}.json")
     subprocess.run(
         [sys.executable, "-m", PHASE_MODULES[phase], phase, str(spec_path), str(result_path)],
-        cwd=PROJECT_ROOT, check=True,
+        cwd=PROJECT_ROOT,
+        check=True,
     )
     return json.loads(result_path.read_text(encoding="utf-8"))
 

@@ -57,7 +57,9 @@ def _add_run(sub) -> None:
     )
     p.add_argument("--tolerance", type=float, default=gate.DEFAULT_TOLERANCE, help="allowed absolute fall")
     p.add_argument("--limit", type=_positive_int, help="only the first N items")
-    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    p.add_argument(
+        "--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)"
+    )
     p.add_argument("--out", type=Path, help="folder to create the run folder in (default eval/runs)")
     p.add_argument("--no-ragas", action="store_true", help="skip the ragas metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,7 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     default_baseline = _baseline_path(settings, None)
     if args.compare == "" and not default_baseline.is_file():
         # The very first run has nothing to compare with: it becomes the baseline candidate.
-        print(f"eval: no baseline at {default_baseline} yet; bless a run with `python -m eval baseline`.", file=sys.stderr)
+        print(
+            f"eval: no baseline at {default_baseline} yet; bless a run with `python -m eval baseline`.", file=sys.stderr
+        )
     elif args.compare is not None:
         baseline = gate.load_baseline(_baseline_path(settings, args.compare))
 
@@ -169,7 +173,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="sweep the extractive refusal threshold over the eval set")
-    p.add_argument("--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)")
+    p.add_argument(
+        "--set", dest="set_path", type=Path, help="eval set JSONL (default eval/data/kamerbron_eval_v1.jsonl)"
+    )
     p.add_argument("--max-wrongful", type=float, default=0.05, help="allowed share of wrongly refused answerable items")
     p.set_defaults(func=cmd_calibrate)
 
@@ -180,10 +186,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     table = calibrate.sweep(calibrate.confidences(items, Answerer(settings)))
     print("threshold  refused unanswerable  wrongly refused answerable")
     for row in table:
-        print(f"{row.threshold:9.3f}  {row.refused_unanswerable:>3}/{row.n_unanswerable:<3} ({row.recall:5.1%})"
-              f"       {row.wrongful:>3}/{row.n_answerable:<3} ({row.wrongful_rate:5.1%})")
+        print(
+            f"{row.threshold:9.3f}  {row.refused_unanswerable:>3}/{row.n_unanswerable:<3} ({row.recall:5.1%})"
+            f"       {row.wrongful:>3}/{row.n_answerable:<3} ({row.wrongful_rate:5.1%})"
+        )
     best = calibrate.suggest(table, args.max_wrongful)
-    print(f"\nsuggested: KAMERBRON_ANSWER_REFUSAL_THRESHOLD={best.threshold} (current {settings.answer.refusal_threshold})")
+    print(
+        f"\nsuggested: KAMERBRON_ANSWER_REFUSAL_THRESHOLD={best.threshold} (current {settings.answer.refusal_threshold})"
+    )
     return 0
 
 

@@ -110,9 +110,7 @@ def default_eval_path(settings=None) -> Path:
     return _settings(settings).paths.eval_dir / "data" / EVAL_FILE_NAME
 
 
-def load_eval_set(
-    path: Path | None = None, *, corpus_dir: Path | None = None, settings=None
-) -> list[EvalItem]:
+def load_eval_set(path: Path | None = None, *, corpus_dir: Path | None = None, settings=None) -> list[EvalItem]:
     """Read and check the evaluation set; raise ``EvalSetError`` listing every bad line.
 
     Checked: valid JSON objects, known fields with valid values, unique ids, source files that exist in

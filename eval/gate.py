@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kamerbron.errors import KamerbronError
-
 from eval import metrics as m
+from kamerbron.errors import KamerbronError
 
 DEFAULT_TOLERANCE = 0.02
 BASELINE_SCHEMA = 1
@@ -172,7 +171,7 @@ def make_baseline(summary: dict, records: list[dict], run_dir: Path | None = Non
     """The baseline document: headline metrics, per-item key metrics, settings and set hashes."""
     return {
         "schema": BASELINE_SCHEMA,
-        "blessed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "blessed": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_id": summary.get("run_id") or (run_dir.name if run_dir else None),
         "settings_hash": summary.get("settings_hash"),
         "backend": summary.get("backend"),

@@ -404,7 +404,15 @@ def quote_summary(records: Sequence[dict]) -> dict[str, dict]:
             continue
         entry = out.setdefault(
             record.get("backend") or "unknown",
-            {"items": 0, "quotes": 0, "sentences": 0, "verified": 0, "repaired": 0, "misattributed": 0, "unverified": 0},
+            {
+                "items": 0,
+                "quotes": 0,
+                "sentences": 0,
+                "verified": 0,
+                "repaired": 0,
+                "misattributed": 0,
+                "unverified": 0,
+            },
         )
         entry["items"] += 1
         for q in record["quotes"]:

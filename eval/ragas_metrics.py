@@ -182,7 +182,10 @@ class RagasScorer:
     def _fact_presence(self, answer: str, facts: Sequence[Sequence[str]]) -> float:
         folded = answer.casefold()
         present = [
-            max(self._string_presence.single_turn_score(self._sample(reference=v.casefold(), response=folded)) for v in f)
+            max(
+                self._string_presence.single_turn_score(self._sample(reference=v.casefold(), response=folded))
+                for v in f
+            )
             for f in facts
             if f
         ]
@@ -197,9 +200,7 @@ def _quote_containment_metric(matcher):
     @dataclass
     class QuoteContainment(SingleTurnMetric):
         name: str = "quote_containment"
-        _required_columns: dict = field(
-            default_factory=lambda: {MetricType.SINGLE_TURN: {"reference", "response"}}
-        )
+        _required_columns: dict = field(default_factory=lambda: {MetricType.SINGLE_TURN: {"reference", "response"}})
 
         def init(self, run_config) -> None:
             pass

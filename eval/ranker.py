@@ -184,9 +184,7 @@ def cross_validate(groups: list[Group], folds: int) -> dict:
         sentence_model = fit_sentences(train_groups)
         # the answerability model learns from sentence scores its training items did not shape
         inner = cross_fitted_answer_features(train_groups, folds - 1)
-        answer_model = _logistic(
-            inner, np.array([g.item.answerable for g in train_groups]), ANSWER_FEATURES, C
-        )
+        answer_model = _logistic(inner, np.array([g.item.answerable for g in train_groups]), ANSWER_FEATURES, C)
         top1 = []
         for i in test:
             g = groups[i]
@@ -249,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     report["sentence_weights"] = dict(zip(FEATURES, [round(float(c), 3) for c in sentence_model.coef]))
     report["answerability_weights"] = dict(zip(ANSWER_FEATURES, [round(float(c), 3) for c in answer_model.coef]))
     args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps({k: report[k] for k in ("held_out_sentence_selection", "held_out_refusal_at_best_threshold")}, indent=1))
+    print(
+        json.dumps(
+            {k: report[k] for k in ("held_out_sentence_selection", "held_out_refusal_at_best_threshold")}, indent=1
+        )
+    )
     print(f"ranker written to {args.out}; report to {args.report}", file=sys.stderr)
     return 0
 

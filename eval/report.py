@@ -101,7 +101,10 @@ def render_markdown(summary: dict, records: Sequence[dict], plots: Sequence[str]
         if comparison:
             c = base.get(name, {})
             flag = " ⚠" if name in comparison.get("fell", []) else ""
-            row += [_fmt(c.get("before")), (_fmt(c.get("delta")) if c.get("delta") is None else f"{c['delta']:+.3f}") + flag]
+            row += [
+                _fmt(c.get("before")),
+                (_fmt(c.get("delta")) if c.get("delta") is None else f"{c['delta']:+.3f}") + flag,
+            ]
         rows.append(row)
     metrics = s.get("metrics") or {}
     for extra in ("recall@1", "recall@10", "ndcg@10", "refusal_precision", "refusal_recall", "refusal_accuracy"):
@@ -113,10 +116,18 @@ def render_markdown(summary: dict, records: Sequence[dict], plots: Sequence[str]
         out += _comparison_section(comparison)
 
     out += ["## Per kind", ""]
-    rows = [[kind, str(v.get("n"))] + [_fmt(v.get(k)) for k in KIND_TABLE_METRICS] for kind, v in s.get("per_kind", {}).items()]
+    rows = [
+        [kind, str(v.get("n"))] + [_fmt(v.get(k)) for k in KIND_TABLE_METRICS]
+        for kind, v in s.get("per_kind", {}).items()
+    ]
     out += _table(["kind", "n", *KIND_TABLE_METRICS], rows)
 
-    out += ["## Retrieval by mode", "", "Each mode retrieves the top 10 for the (standalone) question of every item with gold passages.", ""]
+    out += [
+        "## Retrieval by mode",
+        "",
+        "Each mode retrieves the top 10 for the (standalone) question of every item with gold passages.",
+        "",
+    ]
     rows = [
         [mode, str(v.get("n"))] + [_fmt(v.get(k)) for k in MODE_METRICS] + [str(v.get("errors", 0))]
         for mode, v in (s.get("retrieval_by_mode") or {}).items()
@@ -227,7 +238,9 @@ def _worst_section(records: Sequence[dict]) -> list[str]:
         for p in r.get("retrieved_top") or []:
             mark = "✓" if p.get("relevant") else "·"
             who = f"{p.get('speaker') or '?'}" + (f" ({p['party']})" if p.get("party") else "")
-            out.append(f"{p.get('rank')}. {mark} `{p.get('source_file')}` — {who}: {_one_line(p.get('text'), PASSAGE_CHARS)}")
+            out.append(
+                f"{p.get('rank')}. {mark} `{p.get('source_file')}` — {who}: {_one_line(p.get('text'), PASSAGE_CHARS)}"
+            )
         if not r.get("retrieved_top"):
             out.append("(nothing retrieved)")
         out.append("")

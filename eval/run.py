@@ -14,16 +14,15 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eval import metrics as m
 from kamerbron.errors import EmbeddingModelError, IndexMissingError, KamerbronError
+from kamerbron.fingerprint import settings_hash
 from kamerbron.records import Answer
 from kamerbron.settings import PROJECT_ROOT, Settings
-from kamerbron.fingerprint import settings_hash
-
-from eval import metrics as m
 
 RETRIEVAL_MODES = ("bm25", "dense", "hybrid")
 TOP_PASSAGES_KEPT = 5
@@ -46,7 +45,7 @@ def default_set_path(settings: Settings) -> Path:
 def new_run_dir(settings: Settings, root: Path | None = None, *, now: datetime | None = None) -> Path:
     """A fresh, not yet existing folder ``<root>/<UTC time>-<settings hash>``."""
     root = root or runs_dir(settings)
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     base = root / f"{stamp}-{settings_hash(settings)}"
     path, n = base, 1
     while path.exists():
@@ -222,7 +221,7 @@ def run_eval(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=False)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     records: list[dict] = []
     with (out_dir / "items.jsonl").open("w", encoding="utf-8") as sink:
         for item in tqdm(items, desc="eval", unit="q", disable=not progress, file=sys.stderr):
@@ -302,7 +301,8 @@ def evaluate_item(
         "quotes": [q.to_json() for q in answer.quotes],
         "retrieved_ids": [p.chunk_id for p in answer.retrieved],
         "retrieved_top": [
-            _passage_view(p, bool(hits[i]) if gold else False) for i, p in enumerate(answer.retrieved[:TOP_PASSAGES_KEPT])
+            _passage_view(p, bool(hits[i]) if gold else False)
+            for i, p in enumerate(answer.retrieved[:TOP_PASSAGES_KEPT])
         ],
     }
 
@@ -326,7 +326,7 @@ def summarise(
         "schema": SUMMARY_SCHEMA,
         "run_id": Path(run_dir).name,
         "timestamp": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings_hash": settings_hash(settings),
         "settings": settings.public_dump(),
         "backend": {

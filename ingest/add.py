@@ -45,9 +45,7 @@ class Added:
         facts = ", ".join(bit for bit in (meta.doc_type, meta.date, meta.status) if bit and bit != "onbekend")
         done = "added" if self.copied else "already in the corpus"
         entry = "manifest entry written" if self.entry_written else "manifest entry kept"
-        return (
-            f"{done}: {self.target.name} ({self.format}; {self.turns} turns; {facts or 'no metadata'}); {entry}"
-        )
+        return f"{done}: {self.target.name} ({self.format}; {self.turns} turns; {facts or 'no metadata'}); {entry}"
 
 
 def add_document(path: Path, corpus_dir: Path) -> Added:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 
 from kamerbron.records import Chunk, DocumentMeta, ParsedDocument, Turn, chunk_id
 from kamerbron.settings import ChunkSettings

@@ -350,7 +350,7 @@ def _group(lines: list[Line], wrapped: bool, vocabulary: set[str], raw_lines: li
         )
         current = []
 
-    for idx, line in enumerate(lines):
+    for line in lines:
         if line.kind in ("blank", "break"):
             flush(line.kind if line.kind == "break" else "blank")
             if line.kind == "break":
@@ -376,8 +376,15 @@ def _group(lines: list[Line], wrapped: bool, vocabulary: set[str], raw_lines: li
             else:
                 ends = is_terminal(prev.text)
                 starts_upper = bool(re.match(r"[\"'«“(]?[A-Z0-9ÀÉÈËÏÖÜ]", line.text))
-                if ends and starts_upper and not CONTINUATION_ABBREV_RE.search(prev.text) and (
-                    len(prev.text) < short or BLOCK_START_RE.match(line.text) or NUMBERED_HEADING_RE.match(line.text)
+                if (
+                    ends
+                    and starts_upper
+                    and not CONTINUATION_ABBREV_RE.search(prev.text)
+                    and (
+                        len(prev.text) < short
+                        or BLOCK_START_RE.match(line.text)
+                        or NUMBERED_HEADING_RE.match(line.text)
+                    )
                 ):
                     flush("sentence")
         current.append(line)

@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest.formats import FALLBACK, MAX_INPUT_BYTES, detect
 from ingest.formats.text import TEXT_FORMATS, parse_text
 from ingest.formats.textfile import decode_bytes, read_bytes, read_text
-from ingest.manifest import load_manifest
+from ingest.manifest import read_manifest
 from kamerbron.records import ParsedDocument
 
 __all__ = ["document_text", "parse_document", "parse_text", "read_text"]
@@ -25,7 +25,7 @@ def parse_document(path: Path, manifest: dict | None = None) -> ParsedDocument:
     raw = read_bytes(path, MAX_INPUT_BYTES)
     fmt = detect(raw, source_file=str(path))
     if manifest is None:
-        manifest = load_manifest(path.parent).get(path.name, {})
+        manifest = read_manifest(path.parent).get(path.name, {})
     return fmt.parse(raw, doc_id=path.stem, source_file=path.name, manifest_entry=manifest)
 
 

@@ -68,15 +68,21 @@ class Analyzer:
                 for link in self.LINKS:
                     if link and not word[i:].startswith(link):
                         continue
-                    right = word[i + len(link):]
+                    right = word[i + len(link) :]
                     if len(right) < self.MIN_RIGHT:
                         continue
                     left_stem, right_stem = self._stem_many([left, right])
-                    if left_stem in self.vocabulary and right_stem in self.vocabulary and min(len(left), len(right)) > best:
+                    if (
+                        left_stem in self.vocabulary
+                        and right_stem in self.vocabulary
+                        and min(len(left), len(right)) > best
+                    ):
                         best, parts = min(len(left), len(right)), [left_stem, right_stem]
             if not parts and self._stem_many([word])[0] not in self.vocabulary:
                 # a word the corpus never uses (only in questions): its longest known head still counts
-                heads = [self._stem_many([word[:i]])[0] for i in range(len(word) - self.MIN_RIGHT, self.MIN_LEFT - 1, -1)]
+                heads = [
+                    self._stem_many([word[:i]])[0] for i in range(len(word) - self.MIN_RIGHT, self.MIN_LEFT - 1, -1)
+                ]
                 parts = next(([h] for h in heads if h in self.vocabulary), [])
         if len(self._splits) < 200_000:
             self._splits[word] = parts

@@ -12,7 +12,7 @@ from kamerbron.settings import Settings
 
 # Bump when a change to parsing or normalisation changes the turns it produces, or when chunks carry
 # a new metadata field: it is part of the index hash, so a new parser never reuses a stale index.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 
 def index_shape(settings: Settings) -> dict:

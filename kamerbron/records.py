@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 DocType = Literal["debat", "schriftelijk_overleg", "brief", "onbekend"]
 Role = Literal[
@@ -71,7 +71,6 @@ class ParsedDocument(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-
 class PassageFields(BaseModel):
     """Who said a passage, where and when: the fields every citable record carries."""
 
@@ -85,8 +84,9 @@ class PassageFields(BaseModel):
     url: str = ""
     doc_title: str = ""
     status: str = Field(
-        "", description="The document's publication status, e.g. 'Ongecorrigeerd (Tussenpublicatie)'; shown on "
-        "every source card, so that nobody cites an uncorrected report unknowingly."
+        "",
+        description="The document's publication status, e.g. 'Ongecorrigeerd (Tussenpublicatie)'; shown on "
+        "every source card, so that nobody cites an uncorrected report unknowingly.",
     )
 
 
@@ -125,7 +125,9 @@ class Passage(TurnFields):
     rank: int = 0
     via: str = Field("", description="Why it is here: 'hit', or 'linked' when brought along by a linked hit.")
     linked_from: str = Field("", description="chunk_id of the hit that brought this passage along.")
-    dense_score: float | None = Field(None, description="Cosine similarity to the question, when dense search found it.")
+    dense_score: float | None = Field(
+        None, description="Cosine similarity to the question, when dense search found it."
+    )
     bm25_score: float | None = Field(None, description="BM25 score, when BM25 found it.")
 
     @classmethod
@@ -135,8 +137,20 @@ class Passage(TurnFields):
     def to_json(self) -> dict:
         """One search result as the CLI and the API print it."""
         out = self.model_dump(
-            include={"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "text",
-                     "doc_title", "url", "status"}
+            include={
+                "rank",
+                "chunk_id",
+                "doc_id",
+                "source_file",
+                "speaker",
+                "party",
+                "role",
+                "date",
+                "text",
+                "doc_title",
+                "url",
+                "status",
+            }
         )
         out["score"] = round(self.score, 6)
         if self.via != "hit":
@@ -159,6 +173,7 @@ class Citation(PassageFields):
         """The citation as the CLI, the API and the eval runs print it."""
         return self.model_dump()
 
+
 QuoteStatus = Literal["verified", "repaired", "misattributed", "unverified"]
 
 
@@ -178,12 +193,11 @@ class QuoteCheck(BaseModel):
     )
     n: int | None = Field(None, description="The citation number the answer gave it, if any.")
     source_text: str = Field(
-        "", description="The text now standing in the answer when it differs: for 'repaired' the exact source text; "
-        "for whole sentences quoted with some left out, the quote with ' … ' where they were."
+        "",
+        description="The text now standing in the answer when it differs: for 'repaired' the exact source text; "
+        "for whole sentences quoted with some left out, the quote with ' … ' where they were.",
     )
-    actual_speaker: str = Field(
-        "", description="For 'misattributed': who said it, e.g. 'De heer Van Nispen (SP)'."
-    )
+    actual_speaker: str = Field("", description="For 'misattributed': who said it, e.g. 'De heer Van Nispen (SP)'.")
     claimed: str = Field("", description="For 'misattributed': whom the answer credited, e.g. 'Blok'.")
 
     def to_json(self) -> dict:

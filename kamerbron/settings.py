@@ -104,16 +104,20 @@ class LLMSettings(_Group):
     # timeout_s is one deadline for all LLM calls of an answer (condensing and generating, retries
     # included); these bound how a failing endpoint is retried and for how long it is skipped.
     max_retries: int = Field(
-        1, ge=0, le=5,
+        1,
+        ge=0,
+        le=5,
         description="Retries of a failed LLM request (no connection, HTTP 429 or 5xx), only while the answer's "
         "deadline (timeout_s) leaves time.",
     )
     circuit_failures: int = Field(
-        3, ge=1,
+        3,
+        ge=1,
         description="Consecutive failed LLM requests after which the endpoint is skipped for circuit_cooldown_s.",
     )
     circuit_cooldown_s: float = Field(
-        30.0, gt=0,
+        30.0,
+        gt=0,
         description="Seconds a failing LLM endpoint is skipped (answers fall back at once); then one request "
         "tries it again.",
     )
@@ -146,7 +150,9 @@ class AppSettings(_Group):
     )
     # Admission: API callers must not starve chat users, and one client must not starve the others.
     api_slot_share: float = Field(
-        0.5, gt=0, le=1,
+        0.5,
+        gt=0,
+        le=1,
         description="Share of the answering slots that API requests may hold at once (at least one); chat questions "
         "take a free slot before waiting API requests.",
     )
@@ -154,7 +160,8 @@ class AppSettings(_Group):
         64, ge=0, description="API requests that may wait for an answering slot; one more gets 429 with Retry-After."
     )
     max_per_client: int = Field(
-        4, ge=1,
+        4,
+        ge=1,
         description="Questions one client (signed-in user, else address) may have waiting or being answered at "
         "once, chat and API together; one more gets 429.",
     )
@@ -261,7 +268,9 @@ def _problem(detail: dict) -> str:
     kind = detail.get("type", "")
     if kind == "extra_forbidden" and len(loc) == 1 and str(loc[0]) not in Settings.model_fields:
         # an unknown top-level key can only come from the .env file (unknown variables are ignored)
-        return f"{str(loc[0]).upper()} in {env_file() or '.env'} is not a Kamerbron setting; remove it or correct its name"
+        return (
+            f"{str(loc[0]).upper()} in {env_file() or '.env'} is not a Kamerbron setting; remove it or correct its name"
+        )
     name = variable_name(loc)
     if kind == "extra_forbidden":
         return f"{name} is not a Kamerbron setting; correct its name (see the README, section Settings)"

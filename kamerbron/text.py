@@ -151,7 +151,8 @@ PARTY_RE = re.compile(
 GOVERNMENT_ROLES = frozenset({"minister", "staatssecretaris", "regering"})
 # A question that names the government ("de minister", "het kabinet", "the state secretary").
 GOVERNMENT_RE = re.compile(
-    r"\b(?:minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state\s+secretary)\b", re.I
+    r"\b(?:minister\w*|staatssecretaris\w*|bewindsperso\w*|kabinet\w*|regering\w*|government|cabinet|state\s+secretary)\b",
+    re.I,
 )
 # A question that asks who: "wie", "welk Kamerlid", "welke partij", "who", "which party".
 WHO_QUESTION_RE = re.compile(
@@ -159,7 +160,6 @@ WHO_QUESTION_RE = re.compile(
     r"|door wie\b|who\b|which\s+(?:member|members|mp|mps|party|parties|politician)\b|by whom\b)",
     re.I,
 )
-
 
 
 def find_parties(text: str) -> list[str]:

@@ -45,8 +45,13 @@ def _filters(args) -> Filters:
             raise ArgumentInvalidError(f"{option} takes a date like 2017-02-16, got {value!r}")
     try:
         return Filters(
-            parties=args.party, speakers=args.speaker, doc_ids=args.doc, doc_types=args.doc_type, roles=args.role,
-            date_from=args.date_from, date_to=args.date_to,
+            parties=args.party,
+            speakers=args.speaker,
+            doc_ids=args.doc,
+            doc_types=args.doc_type,
+            roles=args.role,
+            date_from=args.date_from,
+            date_to=args.date_to,
         )
     except ValidationError as error:  # e.g. 2017-02-30, or --from after --to
         raise ArgumentInvalidError(validation_message(error)) from None

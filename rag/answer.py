@@ -10,13 +10,13 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 
 from kamerbron.errors import LLMEndpointError, QuestionInvalidError
+from kamerbron.fingerprint import index_shape, settings_hash
+from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
+from kamerbron.settings import Settings
 from rag.compose import ExtractiveComposer
 from rag.evidence import EvidenceFinder, default_ranker
-from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from rag.retrieve import Retriever
 from rag.verify import verify_answer
-from kamerbron.settings import Settings
-from kamerbron.fingerprint import index_shape, settings_hash
 
 LLM_FALLBACK_NOTICE = (
     "Het taalmodel gaf geen antwoord ({reason}); hieronder staat het antwoord dat rechtstreeks uit de "
@@ -41,7 +41,9 @@ def validate_question(question: str, settings: Settings) -> str:
         )
     cleaned = " ".join(question.split())
     if not cleaned:
-        raise QuestionInvalidError("De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel.")
+        raise QuestionInvalidError(
+            "De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel."
+        )
     limit = settings.answer.max_question_chars
     if len(cleaned) > limit:
         raise QuestionInvalidError(
@@ -80,7 +82,10 @@ class Answerer:
             threshold = self.settings.answer.refusal_threshold
             embedding = index_shape(self.settings)["embedding_model"]
             finder = EvidenceFinder(
-                self.retriever.index, lambda text: self.retriever.embedder.embed_query(text), ranker, embedding=embedding
+                self.retriever.index,
+                lambda text: self.retriever.embedder.embed_query(text),
+                ranker,
+                embedding=embedding,
             )
             if threshold is None:
                 threshold = ranker.threshold if finder.learned_embedding else COVERAGE_REFUSAL_THRESHOLD
@@ -107,7 +112,9 @@ class Answerer:
     def retrieve(self, question: str, filters: Filters | None = None) -> list[Passage]:
         return self.retriever.retrieve(question, filters=filters)
 
-    def answer(self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Answer:
+    def answer(
+        self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None
+    ) -> Answer:
         final = None
         for update in self.stream(question, history=history, filters=filters):
             final = update.final or final
@@ -135,13 +142,17 @@ class Answerer:
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         timings.update(self.retriever.last_timings_ms)
 
-        answer = Answer(question=question, standalone_question=standalone, answer="", retrieved=passages,
-                        settings_hash=self.settings_hash)
+        answer = Answer(
+            question=question,
+            standalone_question=standalone,
+            answer="",
+            retrieved=passages,
+            settings_hash=self.settings_hash,
+        )
         t0 = time.perf_counter()
         if llm is not None:
             try:
-                for update in self._stream_llm(standalone, passages, history, answer, llm):
-                    yield update
+                yield from self._stream_llm(standalone, passages, history, answer, llm)
             except LLMEndpointError as exc:
                 # Dutch, without the endpoint URL or setting names: rag.llm has logged those.
                 answer.notice = LLM_FALLBACK_NOTICE.format(reason=user_reason(exc))

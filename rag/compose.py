@@ -132,7 +132,9 @@ class ExtractiveComposer:
         else:
             lines = self._plain(q, passages, ranked)
         if lines is None:
-            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match")
+            return Composition(
+                REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match"
+            )
         missing = self._missing_pin(q, passages, lines)
         if missing:
             return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason=missing)
@@ -156,7 +158,9 @@ class ExtractiveComposer:
             chosen.sort(key=lambda s: -s.features[key])
         return self._group(chosen, passages)
 
-    def _government_answer(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+    def _government_answer(
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]
+    ) -> list[Line] | None:
         """The party's question, then the government's answer to it (following references)."""
         gov = [s for s in ranked if passages[s.passage_index].role in GOVERNMENT_ROLES]
         answers = [s for s in gov if not REFERS_ELSEWHERE.search(s.text) and not s.features["restated"]]
@@ -213,18 +217,28 @@ class ExtractiveComposer:
     def _has_no_answer(self, asked: Passage, passages: list[Passage]) -> bool:
         """True when no government turn of the same document answers the party's question turn."""
         return not any(
-            p.role in GOVERNMENT_ROLES and p.doc_id == asked.doc_id and asked.turn_index in p.replies_to for p in passages
+            p.role in GOVERNMENT_ROLES and p.doc_id == asked.doc_id and asked.turn_index in p.replies_to
+            for p in passages
         ) and not self.finder.index.answered_by.get((asked.doc_id, asked.turn_index))
 
     def _compare(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
         """One line per party (the parties named, or the voices found), and a line for silent parties."""
-        members = [s for s in ranked if passages[s.passage_index].party and passages[s.passage_index].role not in GOVERNMENT_ROLES]
+        members = [
+            s
+            for s in ranked
+            if passages[s.passage_index].party and passages[s.passage_index].role not in GOVERNMENT_ROLES
+        ]
         by_party: dict[str, Sentence] = {}
         for s in members:
             by_party.setdefault(passages[s.passage_index].party, s)
-        wanted = q.parties or [
-            party for party, s in sorted(by_party.items(), key=lambda kv: -kv[1].score) if _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE
-        ][: self.max_sentences]
+        wanted = (
+            q.parties
+            or [
+                party
+                for party, s in sorted(by_party.items(), key=lambda kv: -kv[1].score)
+                if _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE
+            ][: self.max_sentences]
+        )
         lines: list[Line] = []
         for party in wanted:
             s = by_party.get(party)
@@ -256,7 +270,9 @@ class ExtractiveComposer:
             per_passage[s.passage_index] = count + 1
         return chosen
 
-    def _pinned_first(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Sentence] | None:
+    def _pinned_first(
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]
+    ) -> list[Sentence] | None:
         """When the question names a party (and is not a comparison), its evidence must be that party's."""
         if not q.parties or q.who:
             return ranked
@@ -281,7 +297,9 @@ class ExtractiveComposer:
             context = " ".join(f"{p.text} {p.doc_title} {p.section}" for p in passages).lower()
             for name in q.names:
                 words = [w for w in re.split(r"[\s-]+", name.lower()) if len(w) > 3]
-                if len(words) >= 2 and not re.search(r"\b" + r"\w*\W+(?:\w+\W+)?".join(re.escape(w[:5]) for w in words), context):
+                if len(words) >= 2 and not re.search(
+                    r"\b" + r"\w*\W+(?:\w+\W+)?".join(re.escape(w[:5]) for w in words), context
+                ):
                     return f"name {name}"
         return ""
 
@@ -313,20 +331,24 @@ class ExtractiveComposer:
         for line in lines:
             if line.note == "silent":
                 out.append(
-                    f"The documents hold nothing from the {line.party} on this." if english
+                    f"The documents hold nothing from the {line.party} on this."
+                    if english
                     else f"Van de {line.party} staat hierover niets in deze stukken."
                 )
                 continue
             if line.note == "no_answer":
                 out.append(
-                    "The documents hold this question, but no answer from the government to it." if english
+                    "The documents hold this question, but no answer from the government to it."
+                    if english
                     else "Deze vraag staat in de stukken, maar een antwoord van de regering erop niet."
                 )
                 continue
             p = passages[line.passage_index]
             if line.passage_index not in numbers:
                 numbers[line.passage_index] = len(numbers) + 1
-                citations.append(Citation.from_passage(numbers[line.passage_index], p, [s.text for s in line.sentences]))
+                citations.append(
+                    Citation.from_passage(numbers[line.passage_index], p, [s.text for s in line.sentences])
+                )
             quote = _join_quoted(line.sentences)
             out.append(f"{attribution(p, english)}: “{quote}” [{numbers[line.passage_index]}]")
         return "\n\n".join(out), citations

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kamerbron.errors import LLMEndpointError
-from kamerbron.text import CASE_SENSITIVE_PARTIES, PARTY_BY_LOWER, PARTY_RE, find_parties, is_english
+from kamerbron.text import CASE_SENSITIVE_PARTIES, PARTY_BY_LOWER, PARTY_RE, is_english
 from rag.citations import strip_reasoning
 from rag.llm import ChatLLM
 from rag.prompts import render_prompt

@@ -49,7 +49,9 @@ _QUANTITY = re.compile(
     r"|what\s+(?:amount|share|percentage|number))\b",
     re.I,
 )
-_WHEN = re.compile(r"\b(?:wanneer|welke\s+datum|in\s+welk\s+jaar|sinds\s+wanneer|when|what\s+date|which\s+year|what\s+year)\b", re.I)
+_WHEN = re.compile(
+    r"\b(?:wanneer|welke\s+datum|in\s+welk\s+jaar|sinds\s+wanneer|when|what\s+date|which\s+year|what\s+year)\b", re.I
+)
 _ANSWERED = re.compile(r"\b(?:antwoord\w*|reageer\w*|reageerde\w*|reactie|answer\w*|repl\w*|respond\w*)\b", re.I)
 _COMPARE = re.compile(
     r"\b(?:verschil\w*|vergelijk\w*|partijen|fracties|compare\w*|differ\w*|difference\w*|parties|versus|vs\.?|tegenover"
@@ -62,7 +64,9 @@ _NUMBER = re.compile(
     r"|duizend|miljoen|miljard|procent|helft|derde|kwart|verdubbel\w*|halvering)\b",
     re.I,
 )
-_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(MONTHS_NL) + r")\b|\b(?:voor|na)\s+de\s+(?:zomer|begroting)\b", re.I)
+_DATE = re.compile(
+    r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(MONTHS_NL) + r")\b|\b(?:voor|na)\s+de\s+(?:zomer|begroting)\b", re.I
+)
 # In a government answer, a sentence that restates the party's question is not the answer: it
 # names the askers or reports the asking ("De leden van de SP-fractie vragen ...", "Ook vraagt de
 # SP-fractie of ...", "Mevrouw Kuiken vroeg om aandacht voor ...", "werd als suggestie gedaan").
@@ -117,7 +121,8 @@ class QuestionProfile:
         government = bool(GOVERNMENT_RE.search(question))
         who = bool(WHO_QUESTION_RE.search(question))
         names = [
-            n for n in dict.fromkeys(m.group(1) for m in _NAME.finditer(question))
+            n
+            for n in dict.fromkeys(m.group(1) for m in _NAME.finditer(question))
             if n not in parties and not find_parties(n) and not set(n.lower().split()) <= known_names
         ]
         return cls(
@@ -278,14 +283,18 @@ def answer_features(evidence: Evidence) -> np.ndarray:
         # the best of the top hits' word coverage blended with their dense similarity (the earlier
         # composer's calibrated confidence; e5 similarities of about 0.80 mean unrelated, 0.90 related)
         "hit_confidence": max(
-            (0.6 * s.features["passage_coverage"] + 0.4 * min(max(((evidence.passages[s.passage_index].dense_score or 0.80)
-             - 0.80) / 0.10, 0.0), 1.0) for s in ranked if evidence.passages[s.passage_index].via == "hit"),
+            (
+                0.6 * s.features["passage_coverage"]
+                + 0.4 * min(max(((evidence.passages[s.passage_index].dense_score or 0.80) - 0.80) / 0.10, 0.0), 1.0)
+                for s in ranked
+                if evidence.passages[s.passage_index].via == "hit"
+            ),
             default=0.0,
         ),
         # a year the question names that no hit mentions or is dated in
-        "years_unseen": float(any(
-            not any(y in p.text or p.date.startswith(y) for p in hits) for y in evidence.profile.years
-        )),
+        "years_unseen": float(
+            any(not any(y in p.text or p.date.startswith(y) for p in hits) for y in evidence.profile.years)
+        ),
     }
     return np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64)
 
@@ -301,9 +310,7 @@ class EvidenceFinder:
         self.embed_query = embed_query
         self.ranker = ranker
         self.embedding = embedding
-        self.known_names = frozenset(
-            {c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES
-        )
+        self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
 
     def profile(self, question: str) -> QuestionProfile:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from kamerbron.records import Passage
 from rag.citations import ResolvedAnswer, StreamingCitationRenderer, resolve_citations
 from rag.llm import ChatLLM
 from rag.prompts import REFUSAL_SENTENCE, render_prompt
-from kamerbron.records import Passage
 
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 600

@@ -149,10 +149,12 @@ class OpenAICompatibleLLM:
         deadline = deadline or Deadline(self.settings.timeout_s, clock=self._clock)
         content = "".join(self._attempts(deadline, lambda timeout: self._complete(payload, timeout)))
         if not content.strip():
-            raise self._logged(LLMEndpointError(
-                f"The LLM endpoint {self.base_url} returned an empty reply for model {self.model!r}; "
-                f"check KAMERBRON_LLM_MODEL and KAMERBRON_LLM_MAX_TOKENS."
-            ))
+            raise self._logged(
+                LLMEndpointError(
+                    f"The LLM endpoint {self.base_url} returned an empty reply for model {self.model!r}; "
+                    f"check KAMERBRON_LLM_MODEL and KAMERBRON_LLM_MAX_TOKENS."
+                )
+            )
         return content
 
     def stream_chat(self, messages: list[dict[str, str]], *, deadline: Deadline | None = None) -> Iterator[str]:
@@ -167,11 +169,13 @@ class OpenAICompatibleLLM:
         attempt = 0
         while True:
             if not self.breaker.allow():
-                raise self._logged(LLMCircuitOpenError(
-                    f"The LLM endpoint {self.base_url} failed {self.breaker.threshold} times in a row and is skipped "
-                    f"for {self.breaker.seconds_open():.0f} s more; check the server at KAMERBRON_LLM_BASE_URL "
-                    f"(KAMERBRON_LLM_CIRCUIT_COOLDOWN_S sets the pause)."
-                ))
+                raise self._logged(
+                    LLMCircuitOpenError(
+                        f"The LLM endpoint {self.base_url} failed {self.breaker.threshold} times in a row and is skipped "
+                        f"for {self.breaker.seconds_open():.0f} s more; check the server at KAMERBRON_LLM_BASE_URL "
+                        f"(KAMERBRON_LLM_CIRCUIT_COOLDOWN_S sets the pause)."
+                    )
+                )
             if deadline.expired:
                 raise self._logged(self._timeout_error(deadline))
             yielded = False
@@ -184,7 +188,9 @@ class OpenAICompatibleLLM:
                 error = self._mapped(raw, deadline)
                 self.breaker.failed()
                 retry = (
-                    not yielded and attempt < self.max_retries and _transient(raw)
+                    not yielded
+                    and attempt < self.max_retries
+                    and _transient(raw)
                     and deadline.remaining() >= MIN_RETRY_S
                 )
                 if not retry:
@@ -198,15 +204,22 @@ class OpenAICompatibleLLM:
 
     def _complete(self, payload: list[dict[str, str]], timeout: float) -> Iterator[str]:
         response = self._client.chat.completions.create(
-            model=self.model, messages=payload, temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens, timeout=max(timeout, 0.001),
+            model=self.model,
+            messages=payload,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+            timeout=max(timeout, 0.001),
         )
         yield response.choices[0].message.content or ""
 
     def _stream(self, payload: list[dict[str, str]], timeout: float) -> Iterator[str]:
         stream = self._client.chat.completions.create(
-            model=self.model, messages=payload, temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens, timeout=max(timeout, 0.001), stream=True,
+            model=self.model,
+            messages=payload,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+            timeout=max(timeout, 0.001),
+            stream=True,
         )
         with stream:
             for chunk in stream:

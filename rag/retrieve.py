@@ -25,24 +25,72 @@ from rag.index import POINTER_CHECK_S, LiveIndex, LoadedIndex
 # BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
 # equivalents added to the BM25 query so English questions still find exact-term matches.
 EN_TO_NL = {
-    "human trafficking": "mensenhandel", "trafficking": "mensenhandel", "trafficker": "mensenhandelaar",
-    "traffickers": "mensenhandelaren", "prostitution": "prostitutie", "prostitute": "prostituee",
-    "prostitutes": "prostituees", "sex worker": "sekswerker", "sex workers": "sekswerkers", "brothel": "bordeel",
-    "victim": "slachtoffer", "victims": "slachtoffers", "police": "politie", "minister": "minister",
-    "state secretary": "staatssecretaris", "labour exploitation": "arbeidsuitbuiting",
-    "exploitation": "uitbuiting", "sexual exploitation": "seksuele uitbuiting", "children": "kinderen",
-    "child": "kind", "minors": "minderjarigen", "loverboys": "loverboys", "pimp": "pooier",
-    "registration": "registratie", "licence": "vergunning", "license": "vergunning", "permit": "vergunning",
-    "language test": "taaleis", "language requirement": "taaleis", "age": "leeftijd", "minimum age": "minimumleeftijd", "law": "wet",
-    "bill": "wetsvoorstel", "money": "geld", "million": "miljoen", "budget": "middelen", "funding": "middelen",
-    "shelter": "opvang", "reception": "opvang", "residence permit": "verblijfsvergunning",
-    "municipalities": "gemeenten", "municipality": "gemeente", "prosecution": "vervolging",
-    "public prosecutor": "openbaar ministerie", "national rapporteur": "nationaal rapporteur",
-    "labour inspectorate": "inspectie", "inspection": "inspectie", "escort": "escort", "window": "raam",
-    "enforcement": "handhaving", "supervision": "toezicht", "asylum": "asiel", "debate": "debat",
-    "party": "partij", "parties": "partijen", "answer": "antwoord", "question": "vraag", "letter": "brief",
-    "action plan": "actieplan", "customers": "klanten", "clients": "klanten", "punishable": "strafbaar",
-    "criminal": "strafbaar", "forced": "gedwongen", "coercion": "dwang", "marechaussee": "marechaussee",
+    "human trafficking": "mensenhandel",
+    "trafficking": "mensenhandel",
+    "trafficker": "mensenhandelaar",
+    "traffickers": "mensenhandelaren",
+    "prostitution": "prostitutie",
+    "prostitute": "prostituee",
+    "prostitutes": "prostituees",
+    "sex worker": "sekswerker",
+    "sex workers": "sekswerkers",
+    "brothel": "bordeel",
+    "victim": "slachtoffer",
+    "victims": "slachtoffers",
+    "police": "politie",
+    "minister": "minister",
+    "state secretary": "staatssecretaris",
+    "labour exploitation": "arbeidsuitbuiting",
+    "exploitation": "uitbuiting",
+    "sexual exploitation": "seksuele uitbuiting",
+    "children": "kinderen",
+    "child": "kind",
+    "minors": "minderjarigen",
+    "loverboys": "loverboys",
+    "pimp": "pooier",
+    "registration": "registratie",
+    "licence": "vergunning",
+    "license": "vergunning",
+    "permit": "vergunning",
+    "language test": "taaleis",
+    "language requirement": "taaleis",
+    "age": "leeftijd",
+    "minimum age": "minimumleeftijd",
+    "law": "wet",
+    "bill": "wetsvoorstel",
+    "money": "geld",
+    "million": "miljoen",
+    "budget": "middelen",
+    "funding": "middelen",
+    "shelter": "opvang",
+    "reception": "opvang",
+    "residence permit": "verblijfsvergunning",
+    "municipalities": "gemeenten",
+    "municipality": "gemeente",
+    "prosecution": "vervolging",
+    "public prosecutor": "openbaar ministerie",
+    "national rapporteur": "nationaal rapporteur",
+    "labour inspectorate": "inspectie",
+    "inspection": "inspectie",
+    "escort": "escort",
+    "window": "raam",
+    "enforcement": "handhaving",
+    "supervision": "toezicht",
+    "asylum": "asiel",
+    "debate": "debat",
+    "party": "partij",
+    "parties": "partijen",
+    "answer": "antwoord",
+    "question": "vraag",
+    "letter": "brief",
+    "action plan": "actieplan",
+    "customers": "klanten",
+    "clients": "klanten",
+    "punishable": "strafbaar",
+    "criminal": "strafbaar",
+    "forced": "gedwongen",
+    "coercion": "dwang",
+    "marechaussee": "marechaussee",
 }
 _EN_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, EN_TO_NL), key=len, reverse=True)) + r")\b", re.I)
 
@@ -195,8 +243,11 @@ class Retriever:
             chunk = index.chunks[i]
             if chunk.procedural:
                 fused[i] *= cfg.procedural_weight
-            if (chunk.party.lower() in named["parties"] or chunk.surname.lower() in named["surnames"]
-                    or chunk.role in named["roles"]):
+            if (
+                chunk.party.lower() in named["parties"]
+                or chunk.surname.lower() in named["surnames"]
+                or chunk.role in named["roles"]
+            ):
                 fused[i] *= 1.0 + MENTION_BOOST
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         dense_scores, bm25_scores = dict(dense), dict(sparse)
@@ -212,8 +263,12 @@ class Retriever:
 
         hits = [
             Passage.from_chunk(
-                index.chunks[i], score=fused[i], rank=r + 1, via="hit",
-                dense_score=dense_scores.get(i), bm25_score=bm25_scores.get(i),
+                index.chunks[i],
+                score=fused[i],
+                rank=r + 1,
+                via="hit",
+                dense_score=dense_scores.get(i),
+                bm25_score=bm25_scores.get(i),
             )
             for r, i in enumerate(ranked[:k])
         ]
@@ -235,14 +290,18 @@ class Retriever:
                 for chunk in index.turn_chunks(hit.doc_id, turn_index)[:2]:
                     if chunk.chunk_id not in seen:
                         seen.add(chunk.chunk_id)
-                        linked.append(Passage.from_chunk(chunk, score=0.0, rank=0, via="linked", linked_from=hit.chunk_id))
+                        linked.append(
+                            Passage.from_chunk(chunk, score=0.0, rank=0, via="linked", linked_from=hit.chunk_id)
+                        )
         return linked
 
     def facets(self) -> dict:
         chunks = self.index.current.chunks
         documents: dict[str, dict] = {}
         for c in chunks:
-            documents.setdefault(c.doc_id, {"doc_id": c.doc_id, "source_file": c.source_file, "title": c.doc_title, "date": c.date})
+            documents.setdefault(
+                c.doc_id, {"doc_id": c.doc_id, "source_file": c.source_file, "title": c.doc_title, "date": c.date}
+            )
         dates = sorted(c.date for c in chunks if c.date)
         return {
             "parties": sorted({c.party for c in chunks if c.party}),
@@ -254,7 +313,11 @@ class Retriever:
 
 
 def retrieve(
-    query: str, *, filters: Filters | None = None, k: int | None = None, settings: Settings | None = None,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    k: int | None = None,
+    settings: Settings | None = None,
     retriever: Retriever | None = None,
 ) -> list[Passage]:
     retriever = retriever or Retriever(settings)

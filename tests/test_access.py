@@ -116,8 +116,12 @@ def like_fn_index(client: TestClient) -> int:
 def test_like_event_with_a_bad_index_is_answered_not_500(app, index):
     response = app.post(
         "/gradio_api/run/predict",
-        json={"fn_index": like_fn_index(app), "data": [None], "session_hash": "s-like",
-              "event_data": {"index": index, "value": "", "liked": True}},
+        json={
+            "fn_index": like_fn_index(app),
+            "data": [None],
+            "session_hash": "s-like",
+            "event_data": {"index": index, "value": "", "liked": True},
+        },
     )
     assert (response.status_code, response.json()["data"][-1]) == (200, FEEDBACK_ONLY_ON_ANSWERS)
 

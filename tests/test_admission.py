@@ -19,7 +19,9 @@ from webui.server import create_server
 PROXY = ("127.0.0.1", 50000)
 
 
-def hold(gate: AskGate, channel: str, client: str, release: threading.Event, order: list | None = None) -> threading.Thread:
+def hold(
+    gate: AskGate, channel: str, client: str, release: threading.Event, order: list | None = None
+) -> threading.Thread:
     """A thread that takes a slot (waiting if need be), notes it in ``order`` and keeps it until ``release``."""
 
     def run() -> None:
@@ -242,8 +244,13 @@ def test_one_api_client_gets_429_past_its_limit(blocked):
     results: list = []
     threads = [ask_from(blocked, "10.0.0.7", results) for _ in range(4)]
     gate = blocked.handlers.gate
-    wait_until(lambda: gate.snapshot()["clients"] == 1 and sum(gate.snapshot()["running"].values()) == 1
-               and gate.snapshot()["waiting"]["api"] == 3)
+    wait_until(
+        lambda: (
+            gate.snapshot()["clients"] == 1
+            and sum(gate.snapshot()["running"].values()) == 1
+            and gate.snapshot()["waiting"]["api"] == 3
+        )
+    )
     response = blocked.post("/api/ask", json={"question": "Vraag?"}, headers={"X-Forwarded-For": "10.0.0.7"})
     blocked.answerer.release.set()
     for thread in threads:
@@ -279,7 +286,9 @@ def test_gradio_api_client_past_its_limit_gets_429_in_dutch(tmp_path):
         answerer.release.set()
         client.get(f"/gradio_api/call/ask/{first.json()['event_id']}")
     assert (second.status_code, second.json()["detail"][:31], "retry-after" in second.headers) == (
-        429, "Je hebt al 1 vraag in behandeli", True
+        429,
+        "Je hebt al 1 vraag in behandeli",
+        True,
     )
 
 

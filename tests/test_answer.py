@@ -3,12 +3,12 @@ citations, follow-ups and the LLM path with its fallback (against a real HTTP se
 
 import pytest
 
-from rag.answer import Answerer, validate_question
 from kamerbron.embed import HashEmbedder
-from kamerbron.fingerprint import settings_hash
 from kamerbron.errors import QuestionInvalidError
-from rag.prompts import REFUSAL_SENTENCE
+from kamerbron.fingerprint import settings_hash
 from kamerbron.records import Filters
+from rag.answer import Answerer, validate_question
+from rag.prompts import REFUSAL_SENTENCE
 from rag.retrieve import Retriever
 from tests.fakes.index import write_small_index
 from tests.fakes.openai_server import Reply, fake_openai_server
@@ -115,7 +115,11 @@ def test_llm_answer_is_renumbered_and_cited(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.ok("Minister Blok zegde 2 miljoen euro toe [d:1:0]."))
         a = _llm_answerer(tmp_path, server.base_url).answer("Hoeveel euro komt er extra voor de politie?")
-    assert (a.backend, a.answer, a.citations[0].chunk_id) == ("llm", "Minister Blok zegde 2 miljoen euro toe [1].", "d:1:0")
+    assert (a.backend, a.answer, a.citations[0].chunk_id) == (
+        "llm",
+        "Minister Blok zegde 2 miljoen euro toe [1].",
+        "d:1:0",
+    )
 
 
 def test_llm_citation_of_unretrieved_id_is_dropped(tmp_path):
@@ -142,7 +146,9 @@ def test_llm_failure_falls_back_to_extractive_with_notice(tmp_path):
 def test_llm_timeout_falls_back_to_extractive(tmp_path):
     with fake_openai_server() as server:
         server.queue(Reply.slow("te laat", 3.0), times=3)
-        a = _llm_answerer(tmp_path, server.base_url, timeout_s=0.5).answer("Hoeveel euro komt er extra voor de politie?")
+        a = _llm_answerer(tmp_path, server.base_url, timeout_s=0.5).answer(
+            "Hoeveel euro komt er extra voor de politie?"
+        )
     assert a.backend == "extractive" and "taalmodel" in a.notice
 
 

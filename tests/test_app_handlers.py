@@ -30,7 +30,6 @@ from webui.feedback import FeedbackStore
 from webui.render import _doc_line
 from webui.server import build_app, create_server
 
-
 # --- chat handlers ------------------------------------------------------------------------------
 
 
@@ -58,8 +57,13 @@ def test_answer_has_one_card_per_citation(settings):
 def test_card_names_speaker_party_document_date_and_link(settings):
     html = final_chat(ChatHandlers(FakeAnswerer(), settings), CAPACITY_QUESTION)[0][-1]["content"]
     card = html.split('<div class="kb-card">')[1]
-    expected = ["Mevrouw Van Nispen", '<span class="kb-party">SP</span>', "Verslag van een algemeen overleg",
-                "27 september 2018", f'href="{URL_AO}"']
+    expected = [
+        "Mevrouw Van Nispen",
+        '<span class="kb-party">SP</span>',
+        "Verslag van een algemeen overleg",
+        "27 september 2018",
+        f'href="{URL_AO}"',
+    ]
     assert [part for part in expected if part not in card] == []
 
 
@@ -117,7 +121,9 @@ def test_refusal_has_no_sources_heading(settings):
 
 
 def test_notice_is_shown(settings):
-    answer = capacity_answer().model_copy(update={"notice": "Het taalmodel gaf geen antwoord; dit is het extractieve antwoord."})
+    answer = capacity_answer().model_copy(
+        update={"notice": "Het taalmodel gaf geen antwoord; dit is het extractieve antwoord."}
+    )
     html = final_chat(ChatHandlers(FakeAnswerer([answer]), settings), "Vraag?")[0][-1]["content"]
     assert '<div class="kb-notice">Het taalmodel gaf geen antwoord' in html
 
@@ -177,8 +183,13 @@ def test_invalid_date_filter_gives_dutch_message(settings):
 def test_filters_reach_the_answerer(settings):
     answerer = FakeAnswerer()
     final_chat(
-        ChatHandlers(answerer, settings), "Vraag?", parties=["SP"], speakers=["Harbers"],
-        doc_ids=["kst-28638-163"], date_from="2018-01-01", date_to="2018-12-31",
+        ChatHandlers(answerer, settings),
+        "Vraag?",
+        parties=["SP"],
+        speakers=["Harbers"],
+        doc_ids=["kst-28638-163"],
+        date_from="2018-01-01",
+        date_to="2018-12-31",
     )
     assert answerer.calls[0]["filters"] == Filters(
         parties=["SP"], speakers=["Harbers"], doc_ids=["kst-28638-163"], date_from="2018-01-01", date_to="2018-12-31"
@@ -208,7 +219,11 @@ def test_domain_error_becomes_visible_message(settings):
 def test_llm_endpoint_error_shows_no_url_or_setting(settings):
     error = LLMEndpointError("Cannot connect to the LLM endpoint http://127.0.0.1:9/v1; check KAMERBRON_LLM_BASE_URL.")
     html = final_chat(ChatHandlers(FakeAnswerer([error]), settings), "Vraag?")[0][-1]["content"]
-    assert ("127.0.0.1" in html, "KAMERBRON_" in html, "Het taalmodel gaf geen antwoord" in html) == (False, False, True)
+    assert ("127.0.0.1" in html, "KAMERBRON_" in html, "Het taalmodel gaf geen antwoord" in html) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_unexpected_error_becomes_generic_dutch_message(settings):
@@ -217,7 +232,9 @@ def test_unexpected_error_becomes_generic_dutch_message(settings):
 
 
 def test_missing_answerer_shows_the_index_fix(settings):
-    handlers = ChatHandlers(None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`."))
+    handlers = ChatHandlers(
+        None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`.")
+    )
     html = final_chat(handlers, "Vraag?")[0][-1]["content"]
     assert "python -m ingest build" in html
 
@@ -239,7 +256,10 @@ def test_like_appends_feedback(settings):
     like(handlers, turns, 1, True)
     record = FeedbackStore(settings.paths.feedback_path).read()[0]
     assert (record.rating, record.question, record.settings_hash, len(record.citations)) == (
-        "like", CAPACITY_QUESTION, "abc123def456", 2
+        "like",
+        CAPACITY_QUESTION,
+        "abc123def456",
+        2,
     )
 
 
@@ -350,13 +370,27 @@ def test_api_ask_answer_matches_the_cli_json(api):
 
 def test_api_ask_citation_fields(api):
     citation = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()["citations"][0]
-    assert {"n", "chunk_id", "doc_id", "source_file", "speaker", "party", "date", "url", "text", "role",
-            "doc_title", "sentences"} <= set(citation)
+    assert {
+        "n",
+        "chunk_id",
+        "doc_id",
+        "source_file",
+        "speaker",
+        "party",
+        "date",
+        "url",
+        "text",
+        "role",
+        "doc_title",
+        "sentences",
+    } <= set(citation)
 
 
 def test_api_ask_retrieved_fields(api):
     passage = api.post("/api/ask", json={"question": CAPACITY_QUESTION}).json()["retrieved"][0]
-    assert {"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "score", "text"} <= set(passage)
+    assert {"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "score", "text"} <= set(
+        passage
+    )
 
 
 def test_api_ask_passes_history_and_filters(api):
@@ -405,7 +439,9 @@ def test_api_ask_checks_the_question_before_the_missing_index(tmp_path):
 
 
 def test_chat_checks_the_question_before_the_missing_index(settings):
-    handlers = ChatHandlers(None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`."))
+    handlers = ChatHandlers(
+        None, settings, unavailable=IndexMissingError("Geen index; bouw die met `python -m ingest build`.")
+    )
     html = final_chat(handlers, "  ")[0][-1]["content"]
     assert "De vraag is leeg" in html
 
@@ -421,7 +457,11 @@ def test_app_without_chroma_server_answers_503_naming_it(no_chroma_server):
     settings, server = no_chroma_server
     response = TestClient(server).post("/api/ask", json={"question": "Wat zei de SP?"})
     error = response.json()["error"]
-    assert (response.status_code, f"127.0.0.1:{settings.chroma.port}" in error, "chroma run" in error) == (503, True, True)
+    assert (response.status_code, f"127.0.0.1:{settings.chroma.port}" in error, "chroma run" in error) == (
+        503,
+        True,
+        True,
+    )
 
 
 def test_app_without_chroma_server_shows_it_in_the_chat(no_chroma_server):
@@ -481,8 +521,11 @@ def test_cors_same_origin_is_always_allowed(api):
 def test_cors_preflight_allowed(api):
     response = api.options(
         "/api/ask",
-        headers={"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": "https://intranet.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert (response.status_code, response.headers.get("access-control-allow-credentials")) == (204, "true")
 
@@ -496,8 +539,11 @@ def test_cors_preflight_denied(api):
 
 def test_widget_js_is_javascript_with_css_inlined(api):
     response = api.get("/widget.js")
-    assert (response.headers["content-type"].startswith("application/javascript"),
-            "__KAMERBRON_WIDGET_CSS__" in response.text, ".kbw-launcher" in response.text) == (True, False, True)
+    assert (
+        response.headers["content-type"].startswith("application/javascript"),
+        "__KAMERBRON_WIDGET_CSS__" in response.text,
+        ".kbw-launcher" in response.text,
+    ) == (True, False, True)
 
 
 def test_widget_js_cors_for_allowed_origin(api):
@@ -515,7 +561,9 @@ def test_chat_page_is_served(api):
 
 @pytest.fixture(scope="module")
 def basic_auth(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("auth"), app={"auth_username": "ambtenaar", "auth_password": "geheim"})
+    settings = make_settings(
+        tmp_path_factory.mktemp("auth"), app={"auth_username": "ambtenaar", "auth_password": "geheim"}
+    )
     with TestClient(create_server(settings, FakeAnswerer())) as client:
         yield client
 

@@ -174,7 +174,12 @@ def comparison(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bench")
     settings = make_settings(tmp)
     result, path = run_bench(
-        settings, out_dir=tmp / "out", docs_json=tmp / "docs" / "benchmark.json", set_path=EVAL_SET, limit=4, log=lambda _: None
+        settings,
+        out_dir=tmp / "out",
+        docs_json=tmp / "docs" / "benchmark.json",
+        set_path=EVAL_SET,
+        limit=4,
+        log=lambda _: None,
     )
     return result, path, tmp
 
@@ -218,8 +223,14 @@ def test_comparison_renders_a_markdown_table(comparison):
 def test_scale_run_reports_each_factor(tmp_path):
     settings = make_settings(tmp_path)
     result, _ = run_bench(
-        settings, scales=(1, 2), out_dir=tmp_path / "out", docs_json=None, set_path=EVAL_SET, limit=2,
-        isolate=False, log=lambda _: None,
+        settings,
+        scales=(1, 2),
+        out_dir=tmp_path / "out",
+        docs_json=None,
+        set_path=EVAL_SET,
+        limit=2,
+        isolate=False,
+        log=lambda _: None,
     )
     points = result["scale"]["points"]
     assert [(p["factor"], p["chunks"]) for p in points] == [(1, points[0]["chunks"]), (2, 2 * points[0]["chunks"])]
@@ -292,7 +303,9 @@ def test_filtered_bm25_returns_only_passing_chunks_best_first(loaded):
 
 
 def test_bm25_top_n_are_the_best_scores(loaded):
-    token_ids = [loaded.bm25.vocab_dict[t] for t in loaded.analyzer.tokens("politie capaciteit") if t in loaded.bm25.vocab_dict]
+    token_ids = [
+        loaded.bm25.vocab_dict[t] for t in loaded.analyzer.tokens("politie capaciteit") if t in loaded.bm25.vocab_dict
+    ]
     scores = loaded.bm25.get_scores(token_ids)
     hits = loaded.bm25_search("politie capaciteit", 5)
     assert [round(s, 5) for _, s in hits] == [round(float(s), 5) for s in sorted(scores, reverse=True)[:5]]

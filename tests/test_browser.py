@@ -32,8 +32,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 INJECTION = "<img src=x onerror=alert(1)><script>alert(2)</script> Wat zei de SP?"
@@ -57,6 +63,7 @@ class ScriptedAnswerer(FakeAnswerer):
 
 def tiny_png(width: int = 60, height: int = 20) -> bytes:
     """A solid blue PNG, written by hand so the test needs no imaging library."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -74,7 +81,9 @@ def live(tmp_path_factory):
     run = settings.paths.eval_dir / "runs" / "2024-05-01T120000"
     run.mkdir(parents=True)
     (run / "recall.png").write_bytes(tiny_png())
-    (run / "report.md").write_text("# Evaluatierapport\n\n| maat | waarde |\n|---|---|\n| recall@8 | 0.91 |\n\n![Recall](recall.png)\n")
+    (run / "report.md").write_text(
+        "# Evaluatierapport\n\n| maat | waarde |\n|---|---|\n| recall@8 | 0.91 |\n\n![Recall](recall.png)\n"
+    )
     answerer = ScriptedAnswerer()
     with serve(create_server(settings, answerer)) as server:
         server.settings = settings
@@ -288,7 +297,8 @@ def test_widget_answer_shows_a_citation(answered_widget):
 def test_widget_card_links_to_the_official_document(answered_widget):
     link = answered_widget.locator("#kamerbron-widget .kbw-card a").first
     assert (link.get_attribute("href"), link.get_attribute("rel")) == (
-        "https://zoek.officielebekendmakingen.nl/kst-28638-163.html", "noopener noreferrer"
+        "https://zoek.officielebekendmakingen.nl/kst-28638-163.html",
+        "noopener noreferrer",
     )
 
 
@@ -324,9 +334,10 @@ def test_widget_works_from_an_allowed_other_origin_in_english(page, live, intran
     page.press("#kamerbron-widget textarea", "Enter")
     page.wait_for_selector("#kamerbron-widget .kbw-card")
     screenshot(page, "widget-cross-origin-en.png")
-    assert (page.locator("#kamerbron-widget .kbw-sources").inner_text().lower(), live.answerer.calls[-1]["filters"].parties) == (
-        "sources", ["SP"]
-    )
+    assert (
+        page.locator("#kamerbron-widget .kbw-sources").inner_text().lower(),
+        live.answerer.calls[-1]["filters"].parties,
+    ) == ("sources", ["SP"])
 
 
 def test_widget_from_a_disallowed_origin_gets_no_answer(page, live, intranet):

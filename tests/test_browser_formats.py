@@ -132,7 +132,9 @@ def test_widget_card_names_speaker_party_and_status(vlos_widget, vlos_parties):
     speaker = vlos_widget.locator(".kbw-speaker").inner_text()
     party = _text(vlos_widget, ".kbw-party")
     assert (speaker, party, vlos_widget.locator(".kbw-status").inner_text()) == (
-        speaker, vlos_parties.get(speaker), STATUS
+        speaker,
+        vlos_parties.get(speaker),
+        STATUS,
     )
 
 

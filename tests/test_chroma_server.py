@@ -95,7 +95,9 @@ def chroma_server(tmp_path_factory):
     log = open(data / "server.log", "wb")
     process = subprocess.Popen(
         [str(CHROMA_CLI), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         _wait_until_up(port, process)
@@ -155,7 +157,11 @@ def test_bm25_is_rebuilt_from_the_server(app_settings):
 
 def test_second_app_instance_sees_the_same_index(app_settings, tmp_path):
     first = Answerer(app_settings)
-    other = Answerer(app_settings.model_copy(update={"paths": app_settings.paths.model_copy(update={"index_dir": tmp_path / "other"})}))
+    other = Answerer(
+        app_settings.model_copy(
+            update={"paths": app_settings.paths.model_copy(update={"index_dir": tmp_path / "other"})}
+        )
+    )
     question = "Wat wil de VVD voor sekswerkers?"
     assert [p.chunk_id for p in first.retrieve(question)] == [p.chunk_id for p in other.retrieve(question)]
 

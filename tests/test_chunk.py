@@ -48,7 +48,9 @@ def test_chunk_ids_derive_from_doc_turn_and_part():
 def test_every_part_carries_turn_metadata():
     text = " ".join(f"Zin {i} over de aanpak van mensenhandel door de politie." for i in range(60))
     chunks = chunk_document(_doc(text, party="", section="2. Rapport"), ChunkSettings(max_words=100))
-    assert {(c.speaker, c.role, c.section, c.date) for c in chunks} == {("Minister Blok", "minister", "2. Rapport", "2017-02-16")}
+    assert {(c.speaker, c.role, c.section, c.date) for c in chunks} == {
+        ("Minister Blok", "minister", "2. Rapport", "2017-02-16")
+    }
 
 
 def test_embedded_text_carries_context_header_but_citation_text_does_not():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from kamerbron.embed import HashEmbedder, build_embedder, resolve_backend, sentence_transformer_available
-from kamerbron.fingerprint import collection_name
 from kamerbron.errors import EmbeddingModelError
+from kamerbron.fingerprint import collection_name
 from tests.fakes.models import tiny_sentence_transformer
 from tests.fakes.settings import make_settings
 
@@ -14,7 +14,9 @@ def tiny_model(tmp_path_factory):
 
 
 def test_hash_embedding_is_deterministic():
-    assert np.array_equal(HashEmbedder(64).embed_query("geld voor politie"), HashEmbedder(64).embed_query("geld voor politie"))
+    assert np.array_equal(
+        HashEmbedder(64).embed_query("geld voor politie"), HashEmbedder(64).embed_query("geld voor politie")
+    )
 
 
 def test_hash_embedding_ranks_overlapping_text_higher():
@@ -41,7 +43,9 @@ def test_query_and_passage_prefixes_differ(tiny_model, tmp_path):
 
 
 def test_missing_model_id_fails_without_network(tmp_path):
-    settings = make_settings(tmp_path, embedding={"backend": "sentence-transformers", "model": "nobody/no-such-model-xyz"})
+    settings = make_settings(
+        tmp_path, embedding={"backend": "sentence-transformers", "model": "nobody/no-such-model-xyz"}
+    )
     with pytest.raises(EmbeddingModelError, match="KAMERBRON_EMBEDDING_MODEL"):
         build_embedder(settings)
 

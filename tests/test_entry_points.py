@@ -63,7 +63,9 @@ def test_invalid_setting_is_one_line_and_exit_code_8(entry_point):
     proc = _run(COMMANDS[entry_point], KAMERBRON_APP_PORT="abc")
     message = "kamerbron: KAMERBRON_APP_PORT must be a whole number, got 'abc'. Fix it in the environment."
     assert (proc.returncode, message in proc.stderr.splitlines(), "Traceback" in proc.stderr) == (
-        SettingsInvalidError.exit_code, True, False,
+        SettingsInvalidError.exit_code,
+        True,
+        False,
     ), proc.stderr
 
 
@@ -99,16 +101,27 @@ def no_chroma(monkeypatch) -> int:
 def test_unreachable_chroma_names_host_port_and_how_to_start_one(no_chroma, run, capsys):
     code = run()
     err = capsys.readouterr().err
-    assert (code, f"127.0.0.1:{no_chroma}" in err, f"`chroma run --path data/chroma --host 127.0.0.1 --port {no_chroma}`" in err) == (
-        ChromaUnreachableError.exit_code, True, True,
+    assert (
+        code,
+        f"127.0.0.1:{no_chroma}" in err,
+        f"`chroma run --path data/chroma --host 127.0.0.1 --port {no_chroma}`" in err,
+    ) == (
+        ChromaUnreachableError.exit_code,
+        True,
+        True,
     ), err
 
 
 def test_unreachable_chroma_from_the_real_cli(tmp_path):
     port = free_port()
-    proc = _run([sys.executable, "-m", "rag", "search", "politie"], KAMERBRON_CHROMA_HOST="127.0.0.1", KAMERBRON_CHROMA_PORT=str(port))
+    proc = _run(
+        [sys.executable, "-m", "rag", "search", "politie"],
+        KAMERBRON_CHROMA_HOST="127.0.0.1",
+        KAMERBRON_CHROMA_PORT=str(port),
+    )
     assert (proc.returncode, f"kamerbron: Cannot reach the Chroma server at 127.0.0.1:{port}" in proc.stderr) == (
-        ChromaUnreachableError.exit_code, True,
+        ChromaUnreachableError.exit_code,
+        True,
     ), proc.stderr
 
 
@@ -119,5 +132,7 @@ def test_empty_question_exits_2_before_anything_is_loaded(tmp_path):
     index_dir = tmp_path / "index"
     proc = _run([sys.executable, "-m", "rag", "ask", ""], KAMERBRON_PATHS_INDEX_DIR=str(index_dir))
     assert (proc.returncode, proc.stderr.startswith("kamerbron: De vraag is leeg."), index_dir.exists()) == (
-        QuestionInvalidError.exit_code, True, False,
+        QuestionInvalidError.exit_code,
+        True,
+        False,
     ), proc.stderr

@@ -25,7 +25,12 @@ def headline(**changes) -> dict:
 
 def write_run(path: Path, records: list[dict], **headline_changes) -> Path:
     path.mkdir(parents=True)
-    summary = {"run_id": path.name, "settings_hash": "abc", "n_items": len(records), "headline": headline(**headline_changes)}
+    summary = {
+        "run_id": path.name,
+        "settings_hash": "abc",
+        "n_items": len(records),
+        "headline": headline(**headline_changes),
+    }
     (path / "summary.json").write_text(json.dumps(summary))
     (path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return path

@@ -135,7 +135,14 @@ def test_fact_recall_is_undefined_without_facts():
 
 def cite(n: int, speaker: str = "", party: str = "", chunk_id: str | None = None, text: str = "x") -> Citation:
     return make_citation(
-        n, chunk_id=chunk_id or f"c{n}", doc_id="d", source_file=FILE, turn_index=n, speaker=speaker, party=party, text=text
+        n,
+        chunk_id=chunk_id or f"c{n}",
+        doc_id="d",
+        source_file=FILE,
+        turn_index=n,
+        speaker=speaker,
+        party=party,
+        text=text,
     )
 
 

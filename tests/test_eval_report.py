@@ -174,7 +174,9 @@ def test_a_run_compared_with_a_baseline_plots_the_change(settings, tmp_path):
     records = [json.loads(line) for line in (first / "items.jsonl").read_text().splitlines()]
     baseline = make_baseline(summary, records)
     out = tmp_path / "second"
-    run_eval(ITEMS, FakeAnswerer({"Onzin?": refusal}), settings, out, with_ragas=False, progress=False, baseline=baseline)
+    run_eval(
+        ITEMS, FakeAnswerer({"Onzin?": refusal}), settings, out, with_ragas=False, progress=False, baseline=baseline
+    )
     assert (out / "baseline_change.png").is_file()
 
 

@@ -126,14 +126,20 @@ def test_blank_lines_are_skipped(tmp_path):
         ('{"id": "q002", "kind": ', "line 2: invalid JSON"),
         (json.dumps(_item(id="q002", score=3)), "line 2: unknown field 'score'"),
         (json.dumps(_item()), "line 2: duplicate id 'q001' (first used on line 1)"),
-        (json.dumps(_item(id="q002", gold=[{"source_file": "999_x.txt", "quote": QUOTE}])), "line 2: unknown source_file"),
+        (
+            json.dumps(_item(id="q002", gold=[{"source_file": "999_x.txt", "quote": QUOTE}])),
+            "line 2: unknown source_file",
+        ),
         (json.dumps(_item(id="q002", gold=[])), "line 2: answerable item without gold"),
         (json.dumps(_item(id="q002", kind="unanswerable", answerable=False)), "line 2: unanswerable item with gold"),
         (json.dumps(_item(id="q002", kind="followup")), "line 2: followup item without history"),
         (json.dumps(_item(id="q002", kind="multi")), "line 2: multi item needs at least two gold"),
         (json.dumps(_item(id="q002", kind="riddle")), "line 2: kind"),
         (json.dumps(_item(id="q002", lang="de")), "line 2: lang"),
-        (json.dumps(_item(id="q002", silent_parties=["VVD"])), "line 2: silent party 'VVD' is not named in the question"),
+        (
+            json.dumps(_item(id="q002", silent_parties=["VVD"])),
+            "line 2: silent party 'VVD' is not named in the question",
+        ),
         ("[1, 2]", "line 2: expected a JSON object"),
     ],
 )
@@ -193,7 +199,7 @@ def test_the_error_is_a_value_error(tmp_path):
 
 
 def test_normalise_unifies_quotes_and_dashes():
-    assert normalise_for_match("zo’n «test» – 2008–2012") == "zo'n \"test\" - 2008-2012"
+    assert normalise_for_match("zo’n «test» – 2008–2012") == 'zo\'n "test" - 2008-2012'
 
 
 def test_normalise_strips_markup_and_footnote_markers():
@@ -267,7 +273,9 @@ def _fake_parser(*turn_texts: str):
 
 def test_turn_mode_accepts_a_quote_inside_one_turn(tmp_path):
     corpus = _corpus(tmp_path, "ruw")
-    parser = _fake_parser("Voorzitter.", "Dat project is gericht op de opsporing van uitgebuite kinderen uit Oost-Europa.")
+    parser = _fake_parser(
+        "Voorzitter.", "Dat project is gericht op de opsporing van uitgebuite kinderen uit Oost-Europa."
+    )
     assert validate_quotes([_gold_item(QUOTE)], corpus, mode="turns", parse_document=parser) == []
 
 

@@ -14,11 +14,21 @@ from webui.feedback import FeedbackRecord, FeedbackStore
 
 def sample_answer(question: str = "Wie stelde een taaltoets voor sekswerkers voor?") -> Answer:
     citation = make_citation(
-        1, chunk_id="000:12", doc_id="kst-34193-5", source_file="000.txt", speaker="De heer Van Oosten",
-        party="VVD", text="Wij stellen een taaltoets voor.", sentences=["Wij stellen een taaltoets voor."],
+        1,
+        chunk_id="000:12",
+        doc_id="kst-34193-5",
+        source_file="000.txt",
+        speaker="De heer Van Oosten",
+        party="VVD",
+        text="Wij stellen een taaltoets voor.",
+        sentences=["Wij stellen een taaltoets voor."],
     )
-    return Answer(question=question, answer="De VVD stelde een taaltoets voor [1].", citations=[citation],
-                  settings_hash="0123456789ab")
+    return Answer(
+        question=question,
+        answer="De VVD stelde een taaltoets voor [1].",
+        citations=[citation],
+        settings_hash="0123456789ab",
+    )
 
 
 def record(n: int = 0, **fields) -> FeedbackRecord:
@@ -35,10 +45,20 @@ def test_record_holds_question_answer_citations_hash_rating_comment(tmp_path):
     store = FeedbackStore(tmp_path / "feedback.jsonl")
     store.append(FeedbackRecord.from_answer(sample_answer(), rating="dislike", comment="Bron klopt niet."))
     line = json.loads(store.path.read_text(encoding="utf-8"))
-    assert (line["question"], line["answer"], line["citations"][0]["chunk_id"], line["settings_hash"],
-            line["rating"], line["comment"]) == (
-        "Wie stelde een taaltoets voor sekswerkers voor?", "De VVD stelde een taaltoets voor [1].", "000:12",
-        "0123456789ab", "dislike", "Bron klopt niet.",
+    assert (
+        line["question"],
+        line["answer"],
+        line["citations"][0]["chunk_id"],
+        line["settings_hash"],
+        line["rating"],
+        line["comment"],
+    ) == (
+        "Wie stelde een taaltoets voor sekswerkers voor?",
+        "De VVD stelde een taaltoets voor [1].",
+        "000:12",
+        "0123456789ab",
+        "dislike",
+        "Bron klopt niet.",
     )
 
 
@@ -89,7 +109,9 @@ def test_concurrent_threads_lose_no_record(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(r.question for r in store.read()) == sorted(f"Vraag {w * 100 + i}?" for w in range(8) for i in range(25))
+    assert sorted(r.question for r in store.read()) == sorted(
+        f"Vraag {w * 100 + i}?" for w in range(8) for i in range(25)
+    )
 
 
 def _write_from_process(path: str, worker: int) -> None:

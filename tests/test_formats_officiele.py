@@ -61,7 +61,11 @@ def test_government_speaker(item):
 
 def test_chair_turns(files, item):
     chairs = [t for t in item.turns if t.role == "voorzitter"]
-    expected = [sb for sb in _spreekbeurten(files / ITEM) if sb.xpath("normalize-space(spreker/naam/achternaam)") == "voorzitter"]
+    expected = [
+        sb
+        for sb in _spreekbeurten(files / ITEM)
+        if sb.xpath("normalize-space(spreker/naam/achternaam)") == "voorzitter"
+    ]
     assert len(chairs) == len(expected) and {t.speaker for t in chairs} == {"De voorzitter"}
 
 
@@ -102,7 +106,9 @@ def test_identifier_from_the_file_name_when_the_file_has_none(files):
 
 
 def test_manifest_date_fills_the_gap(files):
-    doc = officiele.parse((files / ITEM).read_bytes(), doc_id="x", source_file=ITEM, manifest_entry={"date": "2018-03-07"})
+    doc = officiele.parse(
+        (files / ITEM).read_bytes(), doc_id="x", source_file=ITEM, manifest_entry={"date": "2018-03-07"}
+    )
     assert doc.meta.date == "2018-03-07"
 
 

@@ -93,7 +93,9 @@ def test_letter_text_has_no_letterhead_or_page_numbers(files, letter):
     text = "\n".join(t.text for t in letter.turns)
     assert not re.search(r"Pagina \d|Postbus|Retouradres|Ons kenmerk|www\.|Met vriendelijke groet", text)
     assert letter.turns[0].text.startswith("Met de aanhouding van het wetsvoorstel")
-    assert any("het al aanwezige waterbedeffect en onderstreept" in t.text for t in letter.turns)  # across the page break
+    assert any(
+        "het al aanwezige waterbedeffect en onderstreept" in t.text for t in letter.turns
+    )  # across the page break
 
 
 def test_letter_with_multi_line_office(files):
@@ -104,13 +106,17 @@ def test_letter_with_multi_line_office(files):
 
 
 def test_scanned_letter_raises_naming_the_file(files):
-    with pytest.raises(DocumentParseError, match=rf"^{re.escape(SCANNED)}: no usable text layer; OCR is not supported") as err:
+    with pytest.raises(
+        DocumentParseError, match=rf"^{re.escape(SCANNED)}: no usable text layer; OCR is not supported"
+    ) as err:
         _parse(files, SCANNED)
     assert "\n" not in str(err.value)
 
 
 def test_noise_share_separates_the_scan_from_born_digital_files(files):
-    shares = {p.name: pdf.noise_share("\n".join(pdf.read_pages(p.read_bytes(), p.name)[0])) for p in files.glob("*.pdf")}
+    shares = {
+        p.name: pdf.noise_share("\n".join(pdf.read_pages(p.read_bytes(), p.name)[0])) for p in files.glob("*.pdf")
+    }
     assert shares[SCANNED] >= pdf.NOISE_THRESHOLD
     assert all(share < pdf.NOISE_THRESHOLD for name, share in shares.items() if name != SCANNED)
 
@@ -145,4 +151,4 @@ def test_sniff_is_true_for_pdfs_only(files):
 def test_sniff_is_false_for_xml_and_text(files):
     xml = [*(FORMATS / "vlos").glob("*.xml"), *(FORMATS / "handelingen").rglob("*.xml")]
     assert xml and not any(pdf.sniff(p.read_bytes()) for p in xml)
-    assert not pdf.sniff("De voorzitter:\nHet woord is aan de heer Van Nispen over %PDF-bestanden.".encode())
+    assert not pdf.sniff(b"De voorzitter:\nHet woord is aan de heer Van Nispen over %PDF-bestanden.")

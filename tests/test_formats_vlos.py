@@ -26,7 +26,9 @@ CASCO = "sample_vlos_be33e3cf-31ba-42ad-803b-a7d6404d3b0c_b5130467-a6c2-4f83-99c
 OLD = "03686ab6.xml"
 WITH_TURNS = [OLD, PLENARY, COMMITTEE, FOREIGN, VOTES]
 # A printed speaker label as VLOS prints it at the start of a turn's text.
-LABEL_RE = re.compile(r"(?:(?:De heer|Mevrouw) [^.:()]{1,60} \([^()]{1,40}\)|De voorzitter|(?:Minister|Staatssecretaris) [A-Z][^.:]{0,40}):")
+LABEL_RE = re.compile(
+    r"(?:(?:De heer|Mevrouw) [^.:()]{1,60} \([^()]{1,40}\)|De voorzitter|(?:Minister|Staatssecretaris) [A-Z][^.:]{0,40}):"
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +71,20 @@ def test_member_speaker_party_and_role(parsed):
 
 
 def test_chair_turns_are_the_chairs(files, parsed):
-    chair_elements = [el for el in _turn_elements(files / PLENARY) if el.xpath("string(v:isvoorzitter)", namespaces=NS) == "true"]
+    chair_elements = [
+        el for el in _turn_elements(files / PLENARY) if el.xpath("string(v:isvoorzitter)", namespaces=NS) == "true"
+    ]
     chair_turns = [t for t in parsed[PLENARY].turns if t.role == "voorzitter"]
     assert len(chair_turns) == len(chair_elements)
     assert {(t.speaker, t.party, t.surname) for t in chair_turns} == {("De voorzitter", "", "Nijhof-Leeuw")}
 
 
 def test_staatssecretaris_has_role_and_no_party(files, parsed):
-    el = next(el for el in _turn_elements(files / PLENARY) if el.xpath("string(v:spreker/@soort)", namespaces=NS) == "Staatssecretaris")
+    el = next(
+        el
+        for el in _turn_elements(files / PLENARY)
+        if el.xpath("string(v:spreker/@soort)", namespaces=NS) == "Staatssecretaris"
+    )
     turn = next(t for t in parsed[PLENARY].turns if t.surname == _name(el))
     assert (turn.speaker, turn.role, turn.party) == (f"Staatssecretaris {_name(el)}", "staatssecretaris", "")
 
@@ -205,4 +213,4 @@ def test_sniff_is_true_for_vlos_only(files):
 def test_sniff_is_false_for_other_formats_and_text(files):
     others = [*(FORMATS / "handelingen").rglob("*.xml"), *(FORMATS / "pdf").glob("*.pdf")]
     assert others and not any(vlos.sniff(p.read_bytes()) for p in others)
-    assert not vlos.sniff("De heer Van Nispen (SP):\nVoorzitter. Over vlosCoreDocument gesproken.".encode())
+    assert not vlos.sniff(b"De heer Van Nispen (SP):\nVoorzitter. Over vlosCoreDocument gesproken.")

@@ -14,7 +14,9 @@ import re
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from kamerbron.settings import Settings
@@ -101,7 +103,9 @@ def app(tmp_path_factory):
 
 
 def ask_bodies(schema: dict) -> st.SearchStrategy[bytes]:
-    fields = st.fixed_dictionaries({}, optional={"question": json_values, "history": json_values, "filters": json_values})
+    fields = st.fixed_dictionaries(
+        {}, optional={"question": json_values, "history": json_values, "filters": json_values}
+    )
     documents = st.one_of(from_schema(schema), fields, json_values)
     deep = st.integers(20, 3000).map(lambda n: b'{"question": "Vraag?", "history": ' + b"[" * n + b"]" * n + b"}")
     return st.one_of(documents.map(lambda doc: json.dumps(doc).encode()), deep, st.binary(max_size=64))
@@ -198,9 +202,15 @@ def test_chat_always_answers_with_a_message(app, chat):
     def check(data):
         session = uuid.uuid4().hex
         joined = post_json(
-            app, "/gradio_api/queue/join",
-            {"data": data, "fn_index": respond["id"], "session_hash": session, "event_data": None,
-             "trigger_id": respond["targets"][0][0]},
+            app,
+            "/gradio_api/queue/join",
+            {
+                "data": data,
+                "fn_index": respond["id"],
+                "session_hash": session,
+                "event_data": None,
+                "trigger_id": respond["targets"][0][0],
+            },
         )
         assert joined.status_code in {200, 413, 422}, (data, joined.text[:300])
         if joined.status_code != 200:

@@ -38,7 +38,9 @@ READABLE = sorted(
 
 REFUSED = ["cut-verslag.xml", "cut-brief.pdf", DAMAGED.name, "empty.txt", SCANNED.name, CASCO.name]
 
-pytestmark = pytest.mark.skipif(not FORMATS.is_dir(), reason=f"{FORMATS} is absent: the real files live beside the repository")
+pytestmark = pytest.mark.skipif(
+    not FORMATS.is_dir(), reason=f"{FORMATS} is absent: the real files live beside the repository"
+)
 
 
 def _env(monkeypatch, corpus: Path, index: Path) -> None:
@@ -179,7 +181,8 @@ def test_different_file_of_the_same_name_is_refused_and_kept(corpus, tmp_path):
     with pytest.raises(CorpusConflictError, match=rf"^{LETTER.name}: a different file of that name"):
         add_document(LETTER, corpus)
     assert ((corpus / LETTER.name).read_bytes(), (corpus / "manifest.toml").read_bytes()) == (
-        b"%PDF-1.4 an older letter", manifest
+        b"%PDF-1.4 an older letter",
+        manifest,
     )
 
 
@@ -194,7 +197,10 @@ def test_a_manifest_entry_written_by_hand_is_kept(corpus):
     with (corpus / "manifest.toml").open("a", encoding="utf-8") as f:
         f.write(f'\n["{LETTER.name}"]\ntitle = "Brief over prostitutiebeleid"\n')
     added = add_document(LETTER, corpus)
-    assert (added.entry_written, load_manifest(corpus)[LETTER.name]) == (False, {"title": "Brief over prostitutiebeleid"})
+    assert (added.entry_written, load_manifest(corpus)[LETTER.name]) == (
+        False,
+        {"title": "Brief over prostitutiebeleid"},
+    )
 
 
 def test_same_document_id_with_another_extension_is_refused(corpus, tmp_path):

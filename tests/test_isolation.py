@@ -19,7 +19,10 @@ def test_a_connection_outside_loopback_fails_the_test():
 
 
 def test_a_connection_to_loopback_is_allowed():
-    with socket.create_server(("127.0.0.1", 0)) as server, socket.create_connection(server.getsockname(), timeout=5) as client:
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname(), timeout=5) as client,
+    ):
         assert client.getpeername() == server.getsockname()
 
 

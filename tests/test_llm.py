@@ -18,7 +18,9 @@ from tests.fakes.records import make_passage
 SP = "002_d05e322e15ff4b92:14:0"
 VVD = "002_d05e322e15ff4b92:15:0"
 PASSAGES = [
-    make_passage(chunk_id=SP, speaker="De heer Van Nispen", party="SP", text="Wij willen een vergunningplicht voor sekswerkers."),
+    make_passage(
+        chunk_id=SP, speaker="De heer Van Nispen", party="SP", text="Wij willen een vergunningplicht voor sekswerkers."
+    ),
     make_passage(chunk_id=VVD, party="VVD", text="De VVD is tegen een pooierboete."),
 ]
 MESSAGES = [{"role": "user", "content": "Hallo"}]

@@ -8,7 +8,21 @@ from bench.loadtest import main
 
 def test_tiny_load_test_writes_its_figures(tmp_path):
     out = tmp_path / "loadtest.md"
-    main(["--users", "2", "--seconds", "1", "--api-clients", "2", "--chat-users", "1", "--max-requests", "5",
-          "--out", str(out)])
+    main(
+        [
+            "--users",
+            "2",
+            "--seconds",
+            "1",
+            "--api-clients",
+            "2",
+            "--chat-users",
+            "1",
+            "--max-requests",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     text = out.read_text(encoding="utf-8")
     assert "| 2 | " in text and "| chat users |" in text

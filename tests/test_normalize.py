@@ -44,7 +44,10 @@ def test_join_lines_keeps_hyphen_known_from_elsewhere_in_the_document():
 
 
 def test_join_lines_keeps_hyphen_followed_by_space_in_source():
-    assert join_lines("over niet-", "geregistreerde prostituees", spaced_hyphen=True) == "over niet-geregistreerde prostituees"
+    assert (
+        join_lines("over niet-", "geregistreerde prostituees", spaced_hyphen=True)
+        == "over niet-geregistreerde prostituees"
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,7 +66,9 @@ def test_strip_markup(line, clean):
 
 
 def test_clean_inline_repairs_stray_space_in_compound():
-    assert clean_inline("vrijwillige en niet- vrijwillige  prostitutie") == "vrijwillige en niet-vrijwillige prostitutie"
+    assert (
+        clean_inline("vrijwillige en niet- vrijwillige  prostitutie") == "vrijwillige en niet-vrijwillige prostitutie"
+    )
 
 
 def test_clean_inline_keeps_compound_list():
@@ -136,12 +141,17 @@ def test_markdown_superscript_footnotes_between_paragraphs():
     )
     norm = normalise(text)
     assert [(p.text, p.footnotes) for p in norm.paragraphs] == [
-        ("In het programma beperken wij ons tot de nieuwe initiatieven, zoals toegezegd.", ["Kamerstuk 29 279, nr. 427."])
+        (
+            "In het programma beperken wij ons tot de nieuwe initiatieven, zoals toegezegd.",
+            ["Kamerstuk 29 279, nr. 427."],
+        )
     ]
 
 
 def test_unicode_superscript_footnotes():
-    text = "De leden vragen of de Staatssecretaris het rapport kent.¹ Daaruit blijkt veel.\n\n¹ <https://example.org/r>.\n"
+    text = (
+        "De leden vragen of de Staatssecretaris het rapport kent.¹ Daaruit blijkt veel.\n\n¹ <https://example.org/r>.\n"
+    )
     norm = normalise(text)
     assert [(p.text, p.footnotes) for p in norm.paragraphs] == [
         ("De leden vragen of de Staatssecretaris het rapport kent. Daaruit blijkt veel.", ["https://example.org/r."])

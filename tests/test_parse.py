@@ -19,7 +19,13 @@ from kamerbron.errors import DocumentParseError
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DOCS = ["000_528fd6ff245c8aa8", "001_d19f5fabcea6e511", "002_d05e322e15ff4b92", "003_1ea1dffccdb504dc", "004_430d2c4d9ca5dc61"]
+DOCS = [
+    "000_528fd6ff245c8aa8",
+    "001_d19f5fabcea6e511",
+    "002_d05e322e15ff4b92",
+    "003_1ea1dffccdb504dc",
+    "004_430d2c4d9ca5dc61",
+]
 
 
 @pytest.fixture(scope="module")
@@ -208,12 +214,16 @@ def test_chair_change_sets_surname_of_later_chair_turns(corpus):
 
 
 def test_chair_speaking_as_member_is_not_procedural(corpus):
-    turn = next(t for t in corpus["002_d05e322e15ff4b92"].turns if t.text.startswith("Als woordvoerder interrumpeer ik"))
+    turn = next(
+        t for t in corpus["002_d05e322e15ff4b92"].turns if t.text.startswith("Als woordvoerder interrumpeer ik")
+    )
     assert (turn.procedural, turn.party, turn.replies_to) == (False, "VVD", [turn.turn_index - 1])
 
 
 def test_chair_giving_the_floor_is_procedural(corpus):
-    turn = next(t for t in corpus["000_528fd6ff245c8aa8"].turns if t.text == "Heel hartelijk dank. Mevrouw Kuik van het CDA.")
+    turn = next(
+        t for t in corpus["000_528fd6ff245c8aa8"].turns if t.text == "Heel hartelijk dank. Mevrouw Kuik van het CDA."
+    )
     assert turn.procedural
 
 
@@ -264,7 +274,10 @@ def test_004_missing_reply_is_reported_not_invented(corpus):
 
 def test_004_subheading_is_part_of_section(corpus):
     t = next(t for t in corpus["004_430d2c4d9ca5dc61"].turns if "landelijke actiedag" in t.text)
-    assert t.section == "Vragen en opmerkingen van de leden van de CDA-fractie – Versterkt Actieplan programma Samen tegen mensenhandel; bijlage 2"
+    assert (
+        t.section
+        == "Vragen en opmerkingen van de leden van de CDA-fractie – Versterkt Actieplan programma Samen tegen mensenhandel; bijlage 2"
+    )
 
 
 # ---------------------------------------------------------------- letters
@@ -286,7 +299,13 @@ def test_letter_keeps_all_signers_in_last_passage(corpus):
 
 def test_meta_from_header_of_000():
     meta = parse_document(CORPUS / "000_528fd6ff245c8aa8.txt", {}).meta
-    assert (meta.doc_type, meta.dossier, meta.number, meta.date, meta.chair) == ("debat", "28 638", "163", "2018-09-27", "Kuiken")
+    assert (meta.doc_type, meta.dossier, meta.number, meta.date, meta.chair) == (
+        "debat",
+        "28 638",
+        "163",
+        "2018-09-27",
+        "Kuiken",
+    )
 
 
 def test_meta_number_from_page_footer_when_there_is_no_header():
@@ -304,11 +323,17 @@ def test_doc_id_and_hash_of_raw_bytes(corpus):
 
     meta = corpus["002_d05e322e15ff4b92"].meta
     digest = hashlib.sha256((CORPUS / "002_d05e322e15ff4b92.txt").read_bytes()).hexdigest()
-    assert (meta.doc_id, meta.source_file, meta.content_hash) == ("002_d05e322e15ff4b92", "002_d05e322e15ff4b92.txt", digest)
+    assert (meta.doc_id, meta.source_file, meta.content_hash) == (
+        "002_d05e322e15ff4b92",
+        "002_d05e322e15ff4b92.txt",
+        digest,
+    )
 
 
 def test_manifest_fills_gaps_and_builds_url():
-    doc = parse_text("Een notitie.", doc_id="x", source_file="x.txt", manifest_entry={"dossier": "28 638", "number": "9"})
+    doc = parse_text(
+        "Een notitie.", doc_id="x", source_file="x.txt", manifest_entry={"dossier": "28 638", "number": "9"}
+    )
     assert doc.meta.url == "https://zoek.officielebekendmakingen.nl/kst-28638-9.html"
 
 
@@ -420,9 +445,14 @@ def test_cli_domain_error_is_one_stderr_line_and_exit_code(capsys):
 
 
 def test_cli_stats_json_counts_turns_per_document(capsys):
-    assert main(["stats", "--json", str(FIXTURES / "debate_interruptions.txt"), str(FIXTURES / "consultation.txt")]) == 0
+    assert (
+        main(["stats", "--json", str(FIXTURES / "debate_interruptions.txt"), str(FIXTURES / "consultation.txt")]) == 0
+    )
     stats = json.loads(capsys.readouterr().out)
-    assert [(d["doc_id"], d["turns"]) for d in stats["documents"]] == [("debate_interruptions", 10), ("consultation", 6)]
+    assert [(d["doc_id"], d["turns"]) for d in stats["documents"]] == [
+        ("debate_interruptions", 10),
+        ("consultation", 6),
+    ]
 
 
 def test_cli_stats_counts_words_per_party(capsys):

@@ -32,7 +32,18 @@ def _run(capsys, *argv):
 def test_search_json_has_the_documented_fields(cli_env, capsys):
     _, out, _ = _run(capsys, "search", "geld voor de politie", "--json")
     result = json.loads(out)["results"][0]
-    assert set(result) >= {"rank", "chunk_id", "doc_id", "source_file", "speaker", "party", "role", "date", "score", "text"}
+    assert set(result) >= {
+        "rank",
+        "chunk_id",
+        "doc_id",
+        "source_file",
+        "speaker",
+        "party",
+        "role",
+        "date",
+        "score",
+        "text",
+    }
 
 
 def test_search_k_limits_hits(cli_env, capsys):
@@ -78,7 +89,10 @@ def test_batch_reports_a_bad_question_and_goes_on(cli_env, capsys, tmp_path):
 
 def test_empty_question_exits_2_with_message(cli_env, capsys):
     code, _, err = _run(capsys, "ask", "   ")
-    assert (code, err) == (QuestionInvalidError.exit_code, "kamerbron: De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel.\n")
+    assert (code, err) == (
+        QuestionInvalidError.exit_code,
+        "kamerbron: De vraag is leeg. Stel een vraag over de Kamerstukken, bijvoorbeeld over mensenhandel.\n",
+    )
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])
@@ -137,13 +151,22 @@ def test_invalid_setting_is_reported(monkeypatch, capsys):
     monkeypatch.setenv("KAMERBRON_RETRIEVAL_TOP_K", "veel")
     code, _, err = _run(capsys, "config")
     assert (code, "kamerbron: KAMERBRON_RETRIEVAL_TOP_K must be a whole number, got 'veel'" in err) == (
-        SettingsInvalidError.exit_code, True,
+        SettingsInvalidError.exit_code,
+        True,
     )
 
 
 def test_module_runs_as_subprocess(cli_env):
-    env = {k: v for k, v in os.environ.items()} | {"KAMERBRON_PATHS_INDEX_DIR": str(cli_env.paths.index_dir),
-                                                   "KAMERBRON_EMBEDDING_BACKEND": "hash"}
-    proc = subprocess.run([sys.executable, "-m", "rag", "search", "politie", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in os.environ.items()} | {
+        "KAMERBRON_PATHS_INDEX_DIR": str(cli_env.paths.index_dir),
+        "KAMERBRON_EMBEDDING_BACKEND": "hash",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "politie", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout)["results"]

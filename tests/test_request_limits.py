@@ -126,7 +126,9 @@ def test_body_that_is_not_utf8_is_400(app):
 
 
 def test_question_with_surrogate_is_refused_in_the_chat(tmp_path):
-    messages, _, _ = list(ChatHandlers(FakeAnswerer(), make_settings(tmp_path)).respond("Wat zei de SP \ud800?", []))[-1]
+    messages, _, _ = list(ChatHandlers(FakeAnswerer(), make_settings(tmp_path)).respond("Wat zei de SP \ud800?", []))[
+        -1
+    ]
     html = messages[-1]["content"]
     assert "tekens die geen tekst zijn" in html
 
@@ -188,12 +190,17 @@ def test_long_chat_passes_only_the_last_pairs(tmp_path):
 
 def test_gradio_body_of_the_wrong_shape_is_422_in_dutch(app):
     response = app.post("/gradio_api/call/ask", json={"data": "geen lijst"})
-    assert (response.status_code, response.json()["detail"]) == (422, "De aanvraag heeft niet de vorm die dit adres verwacht.")
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        "De aanvraag heeft niet de vorm die dit adres verwacht.",
+    )
 
 
 def queue_full_app(scope, receive, send):
     """Stands in for Gradio answering a full queue, as gradio/routes.py does."""
-    return JSONResponse({"detail": "Queue is full. Max size is 64 and size is 64."}, status_code=503)(scope, receive, send)
+    return JSONResponse({"detail": "Queue is full. Max size is 64 and size is 64."}, status_code=503)(
+        scope, receive, send
+    )
 
 
 @pytest.fixture

@@ -22,7 +22,11 @@ def _message(monkeypatch, name: str, value: str) -> str:
         ("KAMERBRON_LLM_TIMEOUT_S", "snel", "KAMERBRON_LLM_TIMEOUT_S must be a number, got 'snel'"),
         ("KAMERBRON_CHROMA_SSL", "misschien", "KAMERBRON_CHROMA_SSL must be true or false, got 'misschien'"),
         ("KAMERBRON_RETRIEVAL_TOP_K", "0", "KAMERBRON_RETRIEVAL_TOP_K must be at least 1, got '0'"),
-        ("KAMERBRON_RETRIEVAL_MODE", "alles", "KAMERBRON_RETRIEVAL_MODE must be one of 'hybrid', 'dense' or 'bm25', got 'alles'"),
+        (
+            "KAMERBRON_RETRIEVAL_MODE",
+            "alles",
+            "KAMERBRON_RETRIEVAL_MODE must be one of 'hybrid', 'dense' or 'bm25', got 'alles'",
+        ),
         ("KAMERBRON_APP_ALLOWED_ORIGINS", "https://intranet", "KAMERBRON_APP_ALLOWED_ORIGINS must be valid JSON"),
         ("KAMERBRON_APP_PROT", "7860", "KAMERBRON_APP_PROT is not a Kamerbron setting"),
     ],

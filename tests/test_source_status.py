@@ -45,7 +45,7 @@ def test_citation_card_shows_the_status():
 
 def test_citation_card_shows_speaker_party_and_link():
     card = citation_card(_citation())
-    assert ('Mevrouw Rooderkerk</span>' in card, ">D66</span>" in card, f'href="{URL}"' in card) == (True, True, True)
+    assert ("Mevrouw Rooderkerk</span>" in card, ">D66</span>" in card, f'href="{URL}"' in card) == (True, True, True)
 
 
 def test_passage_card_shows_the_status():

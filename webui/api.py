@@ -56,8 +56,7 @@ def ask_request_schema(settings: Settings) -> dict:
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    name: {"type": "string"} if name.startswith("date_") else text_list
-                    for name in Filters.model_fields
+                    name: {"type": "string"} if name.startswith("date_") else text_list for name in Filters.model_fields
                 },
             },
         },
@@ -187,7 +186,7 @@ class AskGate:
         if not ticket.admitted:
             try:
                 await asyncio.wait_for(asyncio.shield(admitted), MAX_WAIT_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._give_up(ticket)
             except BaseException:
                 # The client went away while waiting: its place (or the slot just given to it) goes to the next.
@@ -283,9 +282,12 @@ class AskGate:
         """Slots in use and questions waiting per channel, and clients admitted (for tests and /api/health)."""
         with self._lock:
             return {
-                "slots": self.slots, "api_slots": self.api_slots,
-                "running": dict(self._running), "waiting": {c: len(q) for c, q in self._waiting.items()},
-                "clients": len(self._by_client), "average_answer_s": round(self._average_s, 3),
+                "slots": self.slots,
+                "api_slots": self.api_slots,
+                "running": dict(self._running),
+                "waiting": {c: len(q) for c, q in self._waiting.items()},
+                "clients": len(self._by_client),
+                "average_answer_s": round(self._average_s, 3),
             }
 
 
@@ -368,7 +370,7 @@ def parse_filters(raw: Any) -> Filters | None:
     if raw in (None, {}):
         return None
     if not isinstance(raw, dict):
-        raise AskRequestInvalidError("'filters' moet een object zijn, bijvoorbeeld {\"parties\": [\"SP\"]}.")
+        raise AskRequestInvalidError('\'filters\' moet een object zijn, bijvoorbeeld {"parties": ["SP"]}.')
     unknown = sorted(str(key) for key in set(raw) - set(Filters.model_fields))
     if unknown:
         raise AskRequestInvalidError(
@@ -389,8 +391,7 @@ def parse_history(raw: Any, settings: Settings) -> list[tuple[str, str]]:
     if raw in (None, []):
         return []
     if not isinstance(raw, list) or not all(
-        isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
-        for pair in raw
+        isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in raw
     ):
         raise AskRequestInvalidError("'history' moet een lijst van [vraag, antwoord]-paren zijn.")
     limits = settings.app

@@ -51,7 +51,9 @@ class AskRequest:
 class AnswererLike(Protocol):
     """What the app needs from rag.answer.Answerer."""
 
-    def answer(self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None) -> Answer: ...
+    def answer(
+        self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None
+    ) -> Answer: ...
 
     def stream(
         self, question: str, *, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -34,9 +34,9 @@ class FeedbackRecord(BaseModel):
     @classmethod
     def from_answer(
         cls, answer: Answer, *, rating: str | None = None, comment: str = "", user: str = ""
-    ) -> "FeedbackRecord":
+    ) -> FeedbackRecord:
         return cls(
-            timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
             question=answer.question,
             answer=answer.answer,
             refused=answer.refused,

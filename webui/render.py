@@ -14,8 +14,18 @@ from html import escape
 from kamerbron.records import Answer, Citation, Passage, QuoteCheck
 
 MONTHS_NL = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
 )
 REFUSAL_FALLBACK = "Op deze vraag staat geen antwoord in de gevonden passages."
 UNKNOWN_ROLE = "onbekend"  # the parsers' value for a role they could not tell: not worth a label
@@ -86,9 +96,7 @@ def mark_ranges(text: str, sentences: Iterable[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlight_spans(
-    text: str, sentences: Iterable[str], lo: int = 0, hi: int | None = None
-) -> list[tuple[str, bool]]:
+def highlight_spans(text: str, sentences: Iterable[str], lo: int = 0, hi: int | None = None) -> list[tuple[str, bool]]:
     """``text[lo:hi]`` as (segment, relied_on) pieces, marking each sentence found in it."""
     text = text or ""
     hi = len(text) if hi is None else hi
@@ -133,7 +141,8 @@ def excerpt_window(text: str, sentences: Iterable[str]) -> tuple[int, int]:
 def _pieces_html(pieces: list[tuple[str, bool]]) -> str:
     # Escape without stripping, to keep the spaces around a highlight.
     return "".join(
-        f"<mark>{escape(_SPACE.sub(' ', segment), quote=True)}</mark>" if marked
+        f"<mark>{escape(_SPACE.sub(' ', segment), quote=True)}</mark>"
+        if marked
         else escape(_SPACE.sub(" ", segment), quote=True)
         for segment, marked in pieces
     ).strip()
@@ -210,7 +219,9 @@ def quote_mark(checks: Iterable[QuoteCheck]) -> str:
     worst = next(kind for kind in QUOTE_WARNINGS if kind in kinds)
     label = QUOTE_WARNINGS[worst]
     if worst == "misattributed":
-        speakers = list(dict.fromkeys(c.actual_speaker for c in checks if c.status == "misattributed" and c.actual_speaker))
+        speakers = list(
+            dict.fromkeys(c.actual_speaker for c in checks if c.status == "misattributed" and c.actual_speaker)
+        )
         label = f"citaat van {', '.join(speakers)}" if speakers else label
     return f'<span class="kb-quote-warning kb-quote-{worst}">⚠ {esc(label)}</span>'
 
@@ -280,16 +291,15 @@ def answer_html(answer: Answer) -> str:
                 "(niet beantwoordend: ze geven geen antwoord op de vraag)</div>"
             )
             parts.extend(passage_card(p, badge="niet beantwoordend") for p in closest)
-        parts.append(
-            _others(answer.retrieved[CLOSEST_SHOWN:], "Overige gevonden passages", badge="niet beantwoordend")
-        )
+        parts.append(_others(answer.retrieved[CLOSEST_SHOWN:], "Overige gevonden passages", badge="niet beantwoordend"))
         return f'<div class="kb-msg kb-refused">{"".join(parts)}</div>'
     parts.append(f'<div class="kb-answer">{answer_text_html(answer.answer)}</div>')
     parts.append(quotes_html(answer.quotes))
     if answer.citations:
         parts.append('<div class="kb-sources-title">Bronnen</div>')
         parts.extend(
-            citation_card(c, [q for q in answer.quotes if q.n == c.n]) for c in sorted(answer.citations, key=lambda c: c.n)
+            citation_card(c, [q for q in answer.quotes if q.n == c.n])
+            for c in sorted(answer.citations, key=lambda c: c.n)
         )
     cited = {c.chunk_id for c in answer.citations}
     parts.append(_others([p for p in answer.retrieved if p.chunk_id not in cited], "Overige gevonden passages"))

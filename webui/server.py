@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 from kamerbron.errors import (  # noqa: E402
     ChromaUnreachableError,
     EmbeddingModelError,
+    IndexDamagedError,
     IndexMissingError,
     KamerbronError,
     LLMEndpointError,
@@ -127,8 +128,11 @@ class Access:
         if self.user_header:
             header_user = headers.get(self.user_header, "").strip()
             if self.user_header in headers and not self.is_proxy(peer):
-                log.warning("refused %s header from %s, which is not in KAMERBRON_APP_TRUSTED_PROXIES",
-                            self.user_header, peer or "an unknown address")
+                log.warning(
+                    "refused %s header from %s, which is not in KAMERBRON_APP_TRUSTED_PROXIES",
+                    self.user_header,
+                    peer or "an unknown address",
+                )
                 return None, "Aanmelden kan alleen via het intranet: deze aanvraag kwam niet via de aanmeldserver."
             if not header_user:
                 return None, "Niet aangemeld: open Kamerbron via het intranet, zodat je aanmelding wordt meegestuurd."
@@ -429,7 +433,7 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
     with gr.Blocks(title="Kamerbron") as demo:
         gr.HTML(
             '<div id="kb-header"><div class="kb-logo" aria-hidden="true"></div><div>'
-            '<h1>Kamerbron</h1><p>Vragen over Kamerstukken over mensenhandel en prostitutiebeleid, '
+            "<h1>Kamerbron</h1><p>Vragen over Kamerstukken over mensenhandel en prostitutiebeleid, "
             "met bij elk antwoord de passages waarop het steunt.</p></div></div>",
             js_on_load=None,
         )
@@ -469,7 +473,12 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
                         gr.Examples(EXAMPLE_QUESTIONS, inputs=[question], label="Voorbeeldvragen")
                         with gr.Row():
                             clear = gr.Button(
-                                "Nieuw gesprek", size="sm", variant="secondary", elem_id="kb-clear", scale=0, min_width=140
+                                "Nieuw gesprek",
+                                size="sm",
+                                variant="secondary",
+                                elem_id="kb-clear",
+                                scale=0,
+                                min_width=140,
                             )
                         with gr.Accordion("Opmerking bij een antwoord", open=False, elem_id="kb-feedback"):
                             gr.Markdown(
@@ -480,12 +489,22 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
                             comment_send = gr.Button("Opmerking versturen", size="sm")
                         status = gr.Markdown("", elem_id="kb-status")
                     with gr.Column(scale=1, min_width=260, elem_id="kb-filters"):
-                        gr.Markdown("### Filters\nBeperk het zoeken tot bepaalde partijen, sprekers, documenten of een periode.")
+                        gr.Markdown(
+                            "### Filters\nBeperk het zoeken tot bepaalde partijen, sprekers, documenten of een periode."
+                        )
                         party = gr.Dropdown(
-                            choices=facets.get("parties", []), multiselect=True, label="Partij", value=[], elem_id="kb-party"
+                            choices=facets.get("parties", []),
+                            multiselect=True,
+                            label="Partij",
+                            value=[],
+                            elem_id="kb-party",
                         )
                         speaker = gr.Dropdown(
-                            choices=facets.get("speakers", []), multiselect=True, label="Spreker", value=[], elem_id="kb-speaker"
+                            choices=facets.get("speakers", []),
+                            multiselect=True,
+                            label="Spreker",
+                            value=[],
+                            elem_id="kb-speaker",
                         )
                         document = gr.Dropdown(
                             choices=_document_choices(facets.get("documents", [])),
@@ -495,7 +514,10 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
                             elem_id="kb-document",
                         )
                         date_from = gr.Textbox(
-                            label="Periode vanaf", placeholder="JJJJ-MM-DD", info=date_hint or None, elem_id="kb-date-from"
+                            label="Periode vanaf",
+                            placeholder="JJJJ-MM-DD",
+                            info=date_hint or None,
+                            elem_id="kb-date-from",
                         )
                         date_to = gr.Textbox(label="Periode tot en met", placeholder="JJJJ-MM-DD", elem_id="kb-date-to")
                         reset = gr.Button("Filters wissen", size="sm", elem_id="kb-reset-filters")
@@ -510,21 +532,34 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
         # slots they may hold (handlers.gate), so a burst of API calls never holds up a chat question.
         chat_limit, api_limit = handlers.gate.slots, handlers.gate.api_slots
         question.submit(
-            handlers.respond, inputs, outputs, api_visibility="private",
-            concurrency_id=CHAT_GROUP, concurrency_limit=chat_limit,
+            handlers.respond,
+            inputs,
+            outputs,
+            api_visibility="private",
+            concurrency_id=CHAT_GROUP,
+            concurrency_limit=chat_limit,
         )
         send.click(
-            handlers.respond, inputs, outputs, api_visibility="private",
-            concurrency_id=CHAT_GROUP, concurrency_limit=chat_limit,
+            handlers.respond,
+            inputs,
+            outputs,
+            api_visibility="private",
+            concurrency_id=CHAT_GROUP,
+            concurrency_limit=chat_limit,
         )
         clear.click(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
         # The chatbot's own trash button empties only the messages; forget the turns as well.
         chatbot.clear(handlers.clear, None, [chatbot, turns, question, status], queue=False, api_visibility="private")
         chatbot.like(handlers.like, [turns], [turns, status], queue=False, api_visibility="private")
-        comment_send.click(handlers.comment, [turns, comment], [turns, comment, status], queue=False, api_visibility="private")
+        comment_send.click(
+            handlers.comment, [turns, comment], [turns, comment, status], queue=False, api_visibility="private"
+        )
         reset.click(
-            lambda: ([], [], [], "", ""), None, [party, speaker, document, date_from, date_to],
-            queue=False, api_visibility="private",
+            lambda: ([], [], [], "", ""),
+            None,
+            [party, speaker, document, date_from, date_to],
+            queue=False,
+            api_visibility="private",
         )
 
         def load_report() -> str:
@@ -553,7 +588,7 @@ def _status_for(error: KamerbronError) -> int:
         return 400
     if isinstance(error, AskQueueFullError):
         return 429
-    if isinstance(error, (IndexMissingError, EmbeddingModelError, ChromaUnreachableError)):
+    if isinstance(error, (IndexMissingError, IndexDamagedError, EmbeddingModelError, ChromaUnreachableError)):
         return 503
     if isinstance(error, LLMEndpointError):
         return 502
@@ -609,8 +644,11 @@ def create_server(
         answerer, unavailable = load_answerer(settings)
     gate = AskGate.from_settings(settings, api_waiting=api_max_waiting)
     handlers = ChatHandlers(
-        answerer, settings, feedback=feedback or FeedbackStore(settings.paths.feedback_path),
-        gate=gate, unavailable=unavailable,
+        answerer,
+        settings,
+        feedback=feedback or FeedbackStore(settings.paths.feedback_path),
+        gate=gate,
+        unavailable=unavailable,
     )
     access = Access(settings)
     app = FastAPI(title="Kamerbron", docs_url=None, redoc_url=None, openapi_url=None)
@@ -661,8 +699,12 @@ def create_server(
             except KamerbronError as failure:
                 error = str(failure)
         ok = handlers.answerer is not None and not error
-        body = {"status": "ok" if ok else "unavailable", "error": error, "generation": generation,
-                "queue": gate.snapshot()}
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "error": error,
+            "generation": generation,
+            "queue": gate.snapshot(),
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/widget.js")
@@ -703,6 +745,8 @@ def create_server(
     )
     app.add_middleware(AccessMiddleware, access=access)
     if access.user_header and not access.proxies:
-        log.warning("KAMERBRON_APP_TRUSTED_USER_HEADER is set but KAMERBRON_APP_TRUSTED_PROXIES is empty: "
-                    "every request with that header is refused")
+        log.warning(
+            "KAMERBRON_APP_TRUSTED_USER_HEADER is set but KAMERBRON_APP_TRUSTED_PROXIES is empty: "
+            "every request with that header is refused"
+        )
     return app

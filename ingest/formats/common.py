@@ -37,9 +37,7 @@ OFFICIAL_URL = "https://zoek.officielebekendmakingen.nl/kst-{dossier}-{number}.h
 _PARTICLES = r"van|der|den|de|het|ter|ten|te|in|'t|d'"
 PERSON_NAME = rf"(?=[A-Z])(?:[A-Z][\w'’.-]*|{_PARTICLES})(?:\s+(?:[A-Z][\w'’.-]*|{_PARTICLES})){{0,4}}"
 CHAIR_LABEL_RE = re.compile(r"^De [Vv]oorzitter:$")
-MEMBER_LABEL_RE = re.compile(
-    rf"^(?P<hon>De heer|Mevrouw)\s+(?P<name>{PERSON_NAME})\s*\((?P<party>[^()]{{1,40}})\):$"
-)
+MEMBER_LABEL_RE = re.compile(rf"^(?P<hon>De heer|Mevrouw)\s+(?P<name>{PERSON_NAME})\s*\((?P<party>[^()]{{1,40}})\):$")
 GOV_LABEL_RE = re.compile(
     rf"^(?P<office>Minister-president|Minister|Staatssecretaris)\s+(?:(?:van|voor)\s+[^:]{{3,80}}?,\s+)?(?P<name>{PERSON_NAME}):$"
 )
@@ -214,9 +212,7 @@ Split = Callable[[TextDocument, list[str]], list[Draft]]
 
 def split_paragraphs(doc: TextDocument, warnings: list[str]) -> list[Draft]:
     """The fallback split: one passage per paragraph (role 'onbekend', speaker ''), and a warning."""
-    warnings.append(
-        "no speaker labels, party blocks or letter signature found; the text is kept as plain paragraphs"
-    )
+    warnings.append("no speaker labels, party blocks or letter signature found; the text is kept as plain paragraphs")
     return [Draft("", paragraphs=[p], line_no=p.line_no) for p in doc.body]
 
 
@@ -230,7 +226,13 @@ def parse_kamerstuk(
 
 
 def parse_kamerstuk_text(
-    text: str, split: Split, *, doc_type: str, doc_id: str, source_file: str, manifest_entry: dict | None,
+    text: str,
+    split: Split,
+    *,
+    doc_type: str,
+    doc_id: str,
+    source_file: str,
+    manifest_entry: dict | None,
     content_hash: str,
 ) -> ParsedDocument:
     """Split ``text`` with ``split`` and merge the facts of the text with the manifest entry.

@@ -240,7 +240,9 @@ def _skip_contents(body: list[Paragraph]) -> list[Paragraph]:
 
 
 def _stems(text: str) -> set[str]:
-    return {w[:7] for w in re.findall(r"[a-zà-ÿ]{5,}", text.lower()) if w not in STOPWORDS and w not in CONSULTATION_WORDS}
+    return {
+        w[:7] for w in re.findall(r"[a-zà-ÿ]{5,}", text.lower()) if w not in STOPWORDS and w not in CONSULTATION_WORDS
+    }
 
 
 def _best(scores: dict[int, float], candidates: list[Draft], section_no: str) -> list[Draft]:

@@ -39,6 +39,7 @@ import ftfy
 from lxml import etree
 
 from ingest.formats.common import Draft, Facts, merge_meta, to_turns
+
 # The debate text format's chair rules and links: the Handelingen XML marks no interruptions.
 from ingest.formats.debate import _classify_chair_turns, _link_interruptions
 from ingest.normalize import Paragraph, clean_inline
@@ -118,7 +119,7 @@ def _read_xml(raw: bytes, source_file: str):
     repairs: list[str] = []
     body = raw
     if body.startswith(_MOJIBAKE_BOM):
-        body, _ = body[len(_MOJIBAKE_BOM):], repairs.append("mojibake BOM")
+        body, _ = body[len(_MOJIBAKE_BOM) :], repairs.append("mojibake BOM")
     body = body.removeprefix(_BOM)
     if body[:1].isspace():
         body = body.lstrip()

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ingest.formats.common import Draft, Facts, merge_meta, to_turns
+
 # The debate text format's chair rules, reused so that both formats call the same turns procedural.
 from ingest.formats.debate import _classify_chair_turns
 from ingest.normalize import Paragraph, clean_inline

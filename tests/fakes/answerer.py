@@ -29,23 +29,28 @@ CAPACITY_QUESTION = "Wat antwoordde de minister op de vragen van de SP over de c
 
 def ao_passage(n: int, **fields) -> Passage:
     """Passage ``n`` of the 2018 general consultation on human trafficking (Harbers speaking, unless overridden)."""
-    return make_passage(**({
-        "chunk_id": f"000_528fd6ff245c8aa8:{n}",
-        "doc_id": "kst-28638-163",
-        "source_file": "000_528fd6ff245c8aa8.txt",
-        "turn_index": n,
-        "speaker": "Staatssecretaris Harbers",
-        "surname": "Harbers",
-        "role": "Staatssecretaris van Justitie en Veiligheid",
-        "doc_type": "verslag",
-        "doc_title": "Verslag van een algemeen overleg over mensenhandel",
-        "date": "2018-09-27",
-        "url": URL_AO,
-        "text": f"Passage {n} over mensenhandel.",
-        "score": 1.0 / n,
-        "rank": n,
-        "via": "hit",
-    } | fields))
+    return make_passage(
+        **(
+            {
+                "chunk_id": f"000_528fd6ff245c8aa8:{n}",
+                "doc_id": "kst-28638-163",
+                "source_file": "000_528fd6ff245c8aa8.txt",
+                "turn_index": n,
+                "speaker": "Staatssecretaris Harbers",
+                "surname": "Harbers",
+                "role": "Staatssecretaris van Justitie en Veiligheid",
+                "doc_type": "verslag",
+                "doc_title": "Verslag van een algemeen overleg over mensenhandel",
+                "date": "2018-09-27",
+                "url": URL_AO,
+                "text": f"Passage {n} over mensenhandel.",
+                "score": 1.0 / n,
+                "rank": n,
+                "via": "hit",
+            }
+            | fields
+        )
+    )
 
 
 def capacity_answer(question: str = CAPACITY_QUESTION) -> Answer:
@@ -101,8 +106,12 @@ class FakeAnswerer:
         "parties": ["CDA", "ChristenUnie", "D66", "SP", "VVD"],
         "speakers": ["Harbers", "Segers", "Van Nispen"],
         "documents": [
-            {"doc_id": "kst-28638-163", "source_file": "000_528fd6ff245c8aa8.txt",
-             "title": "Verslag van een algemeen overleg over mensenhandel", "date": "2018-09-27"},
+            {
+                "doc_id": "kst-28638-163",
+                "source_file": "000_528fd6ff245c8aa8.txt",
+                "title": "Verslag van een algemeen overleg over mensenhandel",
+                "date": "2018-09-27",
+            },
         ],
         "date_min": "2017-02-16",
         "date_max": "2024-05-01",

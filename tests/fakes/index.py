@@ -6,7 +6,7 @@ from ingest.chunk import chunk_document
 from kamerbron.embed import HashEmbedder
 from kamerbron.records import Chunk, DocumentMeta, ParsedDocument, Turn
 from kamerbron.settings import Settings
-from kamerbron.store import chunk_sentences, IndexState, IndexStore
+from kamerbron.store import IndexState, IndexStore, chunk_sentences
 
 
 def small_chunks(settings: Settings) -> list[Chunk]:
