@@ -6,24 +6,22 @@ fail rather than skip. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
 import struct
 import threading
-import time
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from gradio_client import Client
 from playwright.sync_api import sync_playwright
 
 from kamerbron.records import Answer
 from tests.fakes.answerer import CAPACITY_QUESTION, CAPACITY_SENTENCE, FakeAnswerer, capacity_answer, refusal_answer
 from tests.fakes.ports import free_port
+from tests.fakes.server import serve
 from tests.fakes.settings import make_settings
 from webui.feedback import FeedbackStore
 from webui.server import create_server
@@ -90,27 +88,6 @@ def live(tmp_path_factory):
         server.answerer = answerer
         server.intranet_port = intranet_port
         yield server
-
-
-@contextlib.contextmanager
-def serve(app):
-    """The app under uvicorn on 127.0.0.1:<free port> in a thread; ``.base_url`` is set."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server.started:
-        pytest.fail("the app did not start under uvicorn")
-    server.base_url = f"http://127.0.0.1:{server.config.port}"
-    try:
-        yield server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

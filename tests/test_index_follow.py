@@ -7,7 +7,6 @@ processes while a thread keeps asking questions (hash embedding, a three-file co
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 
 from ingest.build import build_index
 from kamerbron.embed import HashEmbedder
@@ -24,7 +22,7 @@ from kamerbron.errors import ChromaUnreachableError, IndexDamagedError
 from kamerbron.store import IndexStore
 from rag.answer import Answerer
 from rag.retrieve import Retriever
-from tests.fakes.ports import free_port
+from tests.fakes.server import serve
 from tests.fakes.settings import ROOT, make_settings
 from webui.server import create_server
 
@@ -135,26 +133,6 @@ def test_chroma_server_that_stops_answering_is_named_with_how_to_start_one(tmp_p
 # --- the real app under uvicorn, through two ingests
 
 
-@contextlib.contextmanager
-def serve(app):
-    """The app under uvicorn on 127.0.0.1:<free port> in a thread; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server.started:
-        pytest.fail("the app did not start under uvicorn")
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _ingest_process(corpus, name, settings):
     """`python -m ingest build FILE` in its own process, as an operator runs it next to the app."""
     (corpus / name).write_text(NEW[name], encoding="utf-8")
@@ -186,7 +164,8 @@ def through_two_ingests(tmp_path_factory):
     answerer = Answerer(settings, retriever=Retriever(settings, pointer_check_s=0.2))
     statuses: list[int] = []
     stop = threading.Event()
-    with serve(create_server(settings, answerer)) as base_url:
+    with serve(create_server(settings, answerer)) as server:
+        base_url = server.base_url
 
         def ask_until_stopped():
             with httpx.Client(base_url=base_url, timeout=60) as client:
@@ -237,7 +216,8 @@ def test_app_health_fails_when_the_index_cannot_answer(corpus, tmp_path):
     for collection in store.client.list_collections():
         if "_g" in collection.name:
             store.client.delete_collection(collection.name)
-    with serve(create_server(settings, answerer)) as base_url:
+    with serve(create_server(settings, answerer)) as server:
+        base_url = server.base_url
         health = httpx.get(f"{base_url}/api/health", timeout=30)
     assert (health.status_code, health.json()["status"], "--repair" in health.json()["error"]) == (
         503,
