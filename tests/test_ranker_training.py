@@ -1,0 +1,63 @@
+"""Training the sentence ranker (eval/ranker.py) on small hand-made groups: gold labels, the
+pairwise fit ranking gold sentences first, and the refusal threshold search."""
+
+import numpy as np
+
+from eval.dataset import EvalItem, GoldPassage
+from eval.ranker import Group, choose_threshold, fit_sentences, is_gold
+from kamerbron.records import Passage
+from rag.evidence import FEATURES, Evidence, QuestionProfile, Sentence
+
+ITEM = EvalItem(
+    id="t1",
+    kind="factual",
+    lang="nl",
+    question="Hoeveel fte is er?",
+    gold=[GoldPassage(source_file="d.txt", quote="uiteindelijk zijn er 375 fte beschikbaar voor mensenhandel")],
+    facts=[["375"]],
+    answerable=True,
+)
+PASSAGE = "Dat duurde lang. Maar uiteindelijk zijn er 375 fte beschikbaar voor mensenhandel. Dank u."
+
+
+def test_a_sentence_holding_the_gold_quote_is_gold():
+    assert is_gold("Maar uiteindelijk zijn er 375 fte beschikbaar voor mensenhandel.", PASSAGE, "d.txt", ITEM)
+
+
+def test_a_sentence_of_another_file_is_not_gold():
+    assert not is_gold("Maar uiteindelijk zijn er 375 fte beschikbaar voor mensenhandel.", PASSAGE, "e.txt", ITEM)
+
+
+def test_another_sentence_of_the_gold_passage_is_not_gold():
+    assert not is_gold("Dat duurde lang.", PASSAGE, "d.txt", ITEM)
+
+
+def _group(seed: int) -> Group:
+    """Five sentences; the gold one is the only one with a high 'dense' feature."""
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for i in range(5):
+        features = {name: float(rng.normal()) for name in FEATURES}
+        features["dense"] = 3.0 if i == seed % 5 else -1.0
+        sentences.append(Sentence(0, i, f"zin {i}", features))
+    profile = QuestionProfile.of("Hoeveel fte is er?")
+    passage = Passage(chunk_id="d:0:0", doc_id="d", source_file="d.txt", turn_index=0, text=PASSAGE)
+    labels = np.array([i == seed % 5 for i in range(5)])
+    return Group(ITEM, Evidence(profile, [passage], sentences), labels)
+
+
+def test_pairwise_fit_ranks_gold_sentences_first():
+    groups = [_group(seed) for seed in range(30)]
+    model = fit_sentences(groups[:20])
+    hits = []
+    for g in groups[20:]:
+        scores = model.linear(np.array([[s.features[n] for n in FEATURES] for s in g.evidence.sentences]))
+        hits.append(bool(g.labels[int(np.argmax(scores))]))
+    assert all(hits)
+
+
+def test_threshold_keeps_wrongful_refusals_within_three_percent():
+    answerable = np.array([True] * 100 + [False] * 10)
+    probabilities = np.concatenate([np.linspace(0.3, 1.0, 100), np.linspace(0.0, 0.4, 10)])
+    threshold, stats = choose_threshold(probabilities, answerable)
+    assert stats["wrongful_refusal_rate"] <= 0.03 and stats["recall"] > 0.5 and 0.0 < threshold < 1.0
