@@ -174,6 +174,27 @@ class Citation(PassageFields):
         return self.model_dump()
 
 
+class Commitment(BaseModel):
+    """A toezegging: a commitment of the government that the chair read out at the end of a debate."""
+
+    who: str | None = Field(
+        None, description="Surname of the government speaker who committed; None when not one of the debate's."
+    )
+    role: str = Field("", description="Who committed as the chair named them, e.g. 'Staatssecretaris van VWS'.")
+    text: str = Field(description="The commitment as the chair read it out.")
+    deadline: str | None = Field(None, description="The term stated, as printed: 'voor de zomer', 'in november'.")
+    qualification: str | None = Field(None, description="A reservation added, as printed: 'Indien mogelijk'.")
+    doc_id: str
+    doc_title: str = ""
+    date: str = ""
+    chunk_id: str = Field(description="The chunk of the chair's turn that holds the commitment.")
+    fulfilled_by: str | None = Field(None, description="chunk_id of a later passage that fulfils it; not yet matched.")
+
+    def to_json(self) -> dict:
+        """One commitment as ``python -m rag commitments --json`` and ``GET /api/commitments`` print it."""
+        return self.model_dump()
+
+
 QuoteStatus = Literal["verified", "repaired", "misattributed", "unverified"]
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag search|ask|config``. Thin: validates arguments, calls the stages,
+"""Command line: ``python -m rag search|ask|commitments|config``. Thin: validates arguments, calls the stages,
 prints JSON for machines (``--json``, ``--batch``) or text for a person."""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pydantic import ValidationError
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from ingest.build import corpus_files  # noqa: E402
+from ingest.commitments import corpus_commitments  # noqa: E402
 from kamerbron.cli import run_main  # noqa: E402
 from kamerbron.errors import ArgumentInvalidError, QuestionInvalidError  # noqa: E402
 from kamerbron.fingerprint import collection_name, index_hash, settings_hash  # noqa: E402
@@ -142,6 +144,31 @@ def cmd_ask(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_commitments(args, settings: Settings) -> int:
+    """The toezeggingen read out at the end of the corpus's debates, one per line."""
+    if args.who is not None and not args.who.strip():
+        raise ArgumentInvalidError("--who takes a surname or a role, e.g. --who Harbers or --who minister")
+    corpus_dir = settings.paths.corpus_dir
+    known = {p.stem for p in corpus_files([corpus_dir])}
+    for doc in args.doc:
+        if Path(doc).stem not in known:
+            raise ArgumentInvalidError(f"--doc {doc}: no such document in {corpus_dir}; give a file name from there")
+    who = (args.who or "").strip().lower()
+    for c in corpus_commitments(corpus_dir, doc_ids=args.doc, max_words=settings.chunk.max_words):
+        if who and who not in (c.who or "").lower() and who not in c.role.lower():
+            continue
+        if args.json:
+            print(json.dumps(c.to_json(), ensure_ascii=False))
+            continue
+        extra = "".join(
+            f" [{label}: {value}]"
+            for label, value in (("termijn", c.deadline), ("voorbehoud", c.qualification))
+            if value
+        )
+        print(f"- {c.who or c.role or 'onbekend'} ({c.date}, {c.doc_id}): {c.text}{extra} ({c.chunk_id})")
+    return 0
+
+
 def cmd_config(args, settings: Settings) -> int:
     dump = settings.public_dump()
     dump["index_hash"] = index_hash(settings)
@@ -152,7 +179,7 @@ def cmd_config(args, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Kamerbron: search and ask.")
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Kamerbron: search, ask and list commitments.")
     sub = parser.add_subparsers(dest="command", required=True)
     search = sub.add_parser("search", help="ranked passages for a question")
     search.add_argument("query", nargs="?")
@@ -161,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="a cited answer to a question")
     ask.add_argument("question", nargs="?")
     _add_filters(ask)
+    commitments = sub.add_parser("commitments", help="the toezeggingen read out at the end of the debates")
+    commitments.add_argument("--who", help="only commitments of this surname or role, e.g. Harbers or minister")
+    commitments.add_argument(
+        "--doc", action="append", default=[], help="only this document id or file name (repeatable)"
+    )
+    commitments.add_argument("--json", action="store_true", help="print one JSON object per line")
     sub.add_parser("config", help="print the effective settings (secrets masked)")
     return parser
 
@@ -172,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= getattr(args, "k", 1) <= MAX_K:
             raise ArgumentInvalidError(f"--k must be between 1 and {MAX_K}, got {args.k}")
         settings = load_settings()
-        return {"search": cmd_search, "ask": cmd_ask, "config": cmd_config}[args.command](args, settings)
+        commands = {"search": cmd_search, "ask": cmd_ask, "commitments": cmd_commitments, "config": cmd_config}
+        return commands[args.command](args, settings)
 
     return run_main(body)
 
