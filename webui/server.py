@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
+from ingest.commitments import corpus_commitments  # noqa: E402
 from kamerbron.errors import (  # noqa: E402
     ChromaUnreachableError,
     EmbeddingModelError,
@@ -46,6 +47,7 @@ from webui.api import (  # noqa: E402
 from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHandlers, public_message  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
 from webui.feedback import FeedbackStore  # noqa: E402
+from webui.openai_api import openai_router  # noqa: E402
 from webui.render import format_date_nl  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -687,6 +689,17 @@ def create_server(
             return JSONResponse({"error": UNEXPECTED_ERROR}, status_code=500)
         return JSONResponse(answer_payload(answer))
 
+    @app.get("/api/commitments")
+    async def api_commitments() -> JSONResponse:
+        # The toezeggingen read out at the end of the corpus's debates, parsed from the corpus files.
+        try:
+            found = await run_in_threadpool(
+                corpus_commitments, settings.paths.corpus_dir, max_words=settings.chunk.max_words
+            )
+        except KamerbronError as error:
+            return JSONResponse({"error": public_message(error)}, status_code=_status_for(error))
+        return JSONResponse([c.to_json() for c in found])
+
     @app.get("/api/health")
     async def api_health() -> JSONResponse:
         # 503 unless the index answers; "generation" is the index generation served (rag.index.LiveIndex).
@@ -718,6 +731,9 @@ def create_server(
     @app.get("/widget-demo")
     async def widget_demo() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "widget-demo.html").read_text(encoding="utf-8"))
+
+    # GET /v1/models and POST /v1/chat/completions for OpenAI clients, through the same checks and gate.
+    app.include_router(openai_router(handlers, status_for=_status_for))
 
     demo = build_app(answerer, settings, handlers=handlers)
     app = gr.mount_gradio_app(

@@ -1,0 +1,364 @@
+"""An OpenAI-compatible face on Kamerbron: GET /v1/models and POST /v1/chat/completions.
+
+Chat front-ends that speak the OpenAI API (Open WebUI, LibreChat, AnythingLLM) can add Kamerbron as a
+"model". The conversation's earlier user/assistant turns become the answer's history (follow-up
+condensing); the reply text ends with a "Bronnen" list of numbered links to the official sources, and
+the structured answer (citations, checked quotes) rides along in the extra field ``kamerbron``.
+
+Authentication, body limits and admission are the app's own (webui.server's middleware and the AskGate
+that POST /api/ask uses); this module only translates between the two shapes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from kamerbron.errors import KamerbronError
+from kamerbron.records import Answer, Citation
+from webui.api import AskQueueFullError, AskRequestInvalidError, answer_payload
+from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AskRequest, ChatHandlers, public_message
+from webui.render import format_date_nl, safe_url
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "kamerbron"
+# A fixed creation time: the model is the app, not a file with a date.
+MODEL_CREATED = 1_767_225_600
+SOURCES_HEADING = "**Bronnen**"
+# What separates the answer from its sources list; stripped from assistant turns sent back as history.
+SOURCES_SEPARATOR = f"\n\n{SOURCES_HEADING}\n"
+REVISED_HEADING = "**Nagekeken antwoord** (de tekst hierboven is bij het nakijken van de bronnen aangepast):"
+
+
+# --- request and response shapes ------------------------------------------------------------------
+
+
+class TextPart(BaseModel):
+    """One part of a message's content; only text parts are read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(description="'text' is read; other parts (images, files) are ignored.")
+    text: str = ""
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation, as OpenAI clients send it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[TextPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(part.text for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    """The body of POST /v1/chat/completions. Sampling options (temperature, max_tokens, ...) are ignored:
+    the answer is composed from the sources, not sampled to taste."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(description=f"Must be {MODEL_ID!r}, the one model GET /v1/models lists.")
+    messages: list[ChatMessage] = Field(min_length=1, description="The conversation; the last one is the question.")
+    stream: bool = Field(False, description="Server-sent events in OpenAI's chunk format, ending with [DONE].")
+    filters: dict[str, Any] | None = Field(
+        None, description="Kamerbron's retrieval filters (kamerbron.records.Filters fields), e.g. via extra_body."
+    )
+
+
+class OpenAIRequestError(AskRequestInvalidError):
+    """A chat completion request Kamerbron cannot take; ``status`` and ``code`` as OpenAI would send them."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.param = status, code, param
+
+
+def error_body(message: str, *, kind: str = "invalid_request_error", code: str | None = None, param=None) -> dict:
+    """OpenAI's error object, with Kamerbron's Dutch message."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def models_payload() -> dict:
+    """GET /v1/models: the one model Kamerbron offers."""
+    return {
+        "object": "list",
+        "data": [{"id": MODEL_ID, "object": "model", "created": MODEL_CREATED, "owned_by": "kamerbron"}],
+    }
+
+
+# --- from messages to a question with history -------------------------------------------------------
+
+
+def parse_request(raw: bytes) -> ChatCompletionRequest:
+    """The checked request, or OpenAIRequestError with a Dutch message naming what is wrong."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise OpenAIRequestError("De aanvraag is geen geldige JSON.") from None
+    if not isinstance(data, dict):
+        raise OpenAIRequestError('Verwacht een object zoals {"model": "kamerbron", "messages": [...]}.')
+    try:
+        request = ChatCompletionRequest.model_validate(data)
+    except ValidationError as error:
+        fields = sorted({".".join(str(p) for p in e["loc"][:1]) for e in error.errors() if e.get("loc")})
+        where = ", ".join(fields) or "de aanvraag"
+        raise OpenAIRequestError(
+            f"Ongeldige waarde in {where}: stuur 'model' als tekst en 'messages' als een niet-lege lijst van "
+            "berichten met 'role' (user, assistant of system) en 'content' (tekst).",
+            param=fields[0] if fields else None,
+        ) from None
+    if request.model != MODEL_ID:
+        raise OpenAIRequestError(
+            f"Onbekend model '{request.model}'. Kamerbron biedt één model: '{MODEL_ID}'.",
+            status=404,
+            code="model_not_found",
+            param="model",
+        )
+    if request.messages[-1].role != "user":
+        raise OpenAIRequestError(
+            "Het laatste bericht moet een vraag van de gebruiker zijn (role 'user').", param="messages"
+        )
+    return request
+
+
+def strip_sources(text: str) -> str:
+    """An assistant turn without the Bronnen list Kamerbron appended (history needs only the answer)."""
+    return text.split(SOURCES_SEPARATOR, 1)[0].strip()
+
+
+def conversation(messages: list[ChatMessage], *, max_pairs: int, max_chars: int) -> tuple[str, list[list[str]]]:
+    """(question, history): the last user message, and the [question, answer] pairs before it.
+
+    System and tool messages are ignored; a user message without an answer is dropped. Front-ends send
+    the whole conversation, so only the latest pairs that fit the app's history limits are kept.
+    """
+    pairs: list[list[str]] = []
+    pending: str | None = None
+    for message in messages[:-1]:
+        if message.role == "user":
+            pending = message.text()
+        elif message.role == "assistant" and pending is not None:
+            pairs.append([pending, strip_sources(message.text())])
+            pending = None
+    pairs = pairs[-max_pairs:]
+    while pairs and sum(len(q) + len(a) for q, a in pairs) > max_chars:
+        pairs.pop(0)
+    return messages[-1].text(), pairs
+
+
+# --- from an Answer to a reply ----------------------------------------------------------------------
+
+
+def _link_text(text: str) -> str:
+    return " ".join(text.replace("[", "(").replace("]", ")").split())
+
+
+def source_line(citation: Citation) -> str:
+    """'- [1] Mevrouw Van Nispen (SP), Verslag …, 27 september 2018: [officiële bron](url)'."""
+    who = citation.speaker or "Onbekende spreker"
+    if citation.party:
+        who += f" ({citation.party})"
+    parts = [who]
+    if citation.doc_title:
+        parts.append(citation.doc_title)
+    shown_date = format_date_nl(citation.date) if citation.date else ""
+    if shown_date and shown_date not in citation.doc_title:
+        parts.append(shown_date)
+    if citation.status:
+        parts.append(citation.status)
+    line = f"- [{citation.n}] " + _link_text(", ".join(parts))
+    url = safe_url(citation.url)
+    return f"{line}: [officiële bron]({url})" if url else line
+
+
+def sources_block(answer: Answer) -> str:
+    """The Bronnen list (with the answer's notice, if any) that follows the answer text; '' without citations."""
+    block = ""
+    if answer.citations:
+        block = SOURCES_SEPARATOR + "\n".join(source_line(c) for c in answer.citations)
+    if answer.notice:
+        block += f"\n\n_{answer.notice}_"
+    return block
+
+
+def reply_text(answer: Answer) -> str:
+    """The assistant message: the answer with [n] markers, then the numbered sources with their links."""
+    return answer.answer + sources_block(answer)
+
+
+def _completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+def completion_payload(answer: Answer, *, completion_id: str = "", created: int = 0) -> dict:
+    """A non-streamed chat.completion with the whole answer in ``kamerbron``."""
+    return {
+        "id": completion_id or _completion_id(),
+        "object": "chat.completion",
+        "created": created or int(time.time()),
+        "model": MODEL_ID,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply_text(answer)},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "kamerbron": answer_payload(answer),
+    }
+
+
+def chunk_payload(completion_id: str, created: int, delta: dict, *, finish: str | None = None, **extra) -> dict:
+    """One chat.completion.chunk."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": MODEL_ID,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    } | extra
+
+
+def sse(data: dict | str) -> str:
+    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def next_delta(sent: str, text: str) -> str:
+    """The new tail of a streamed update's text, or '' when it adds nothing or no longer extends ``sent``."""
+    return text[len(sent) :] if text.startswith(sent) else ""
+
+
+def closing_delta(sent: str, answer: Answer) -> str:
+    """What to send after ``sent`` so the joined deltas end in the final reply.
+
+    Checking quotes can change text already streamed (or the LLM can fail and the extractive answer
+    stand in); deltas cannot take text back, so the checked answer then follows in full.
+    """
+    final = reply_text(answer)
+    if final.startswith(sent):
+        return final[len(sent) :]
+    return f"\n\n---\n\n{REVISED_HEADING}\n\n{final}"
+
+
+# --- the routes -----------------------------------------------------------------------------------
+
+
+def _error_response(error: KamerbronError, status_for: Callable[[KamerbronError], int]) -> JSONResponse:
+    if isinstance(error, OpenAIRequestError):
+        status, code, param = error.status, error.code, error.param
+    else:
+        status, code, param = status_for(error), None, None
+    kind = {401: "authentication_error", 429: "rate_limit_exceeded"}.get(status, "invalid_request_error")
+    if status >= 500:
+        kind = "server_error"
+    headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, AskQueueFullError) else None
+    body = error_body(public_message(error), kind=kind, code=code, param=param)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronError], int]) -> APIRouter:
+    """The /v1 routes, answering through ``handlers`` (its checks, answerer and AskGate).
+
+    ``status_for`` maps a domain error to its HTTP status, the same mapping POST /api/ask uses.
+    """
+    router = APIRouter(prefix="/v1")
+    gate = handlers.gate
+    limits = handlers.settings.app
+
+    def prepare(raw: bytes) -> tuple[ChatCompletionRequest, AskRequest]:
+        request = parse_request(raw)
+        question, history = conversation(
+            request.messages, max_pairs=limits.max_history_pairs, max_chars=limits.max_history_chars
+        )
+        return request, handlers.prepare(question, history, request.filters)
+
+    @router.get("/models")
+    async def list_models() -> JSONResponse:
+        return JSONResponse(models_payload())
+
+    @router.post("/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        client = request.scope.get("state", {}).get(CLIENT_STATE_KEY, "")
+        try:
+            completion, asked = prepare(await request.body())
+            answerer = handlers.require_answerer()
+            if completion.stream:
+                events = _stream(answerer, asked, client)
+                first = await anext(events)  # admitted, or the gate's refusal as a status code
+                return StreamingResponse(
+                    _chained(first, events),
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
+            async with gate.enter_async("api", client):
+                answer = await run_in_threadpool(
+                    answerer.answer, asked.question, history=asked.history, filters=asked.filters
+                )
+        except KamerbronError as error:
+            return _error_response(error, status_for)
+        except Exception:
+            log.exception("POST /v1/chat/completions failed")
+            return JSONResponse(error_body(UNEXPECTED_ERROR, kind="server_error"), status_code=500)
+        return JSONResponse(completion_payload(answer))
+
+    async def _stream(answerer, asked: AskRequest, client: str) -> AsyncIterator[str]:
+        completion_id, created = _completion_id(), int(time.time())
+        async with gate.enter_async("api", client):
+            yield sse(chunk_payload(completion_id, created, {"role": "assistant", "content": ""}))
+            updates = answerer.stream(asked.question, history=asked.history, filters=asked.filters)
+            sent, final = "", None
+            try:
+                async for update in iterate_in_threadpool(updates):
+                    if update.final is not None:
+                        final = update.final
+                        break
+                    delta = next_delta(sent, update.text)
+                    if delta:
+                        sent += delta
+                        yield sse(chunk_payload(completion_id, created, {"content": delta}))
+                if final is None:
+                    raise KamerbronError("Het antwoord is onvolledig gebleven. Stel de vraag opnieuw.")
+                tail = closing_delta(sent, final)
+                if tail:
+                    yield sse(chunk_payload(completion_id, created, {"content": tail}))
+                yield sse(chunk_payload(completion_id, created, {}, finish="stop", kamerbron=answer_payload(final)))
+            except KamerbronError as error:
+                # The 200 and some text are out already: the error goes in-band, as OpenAI sends it.
+                yield sse(error_body(public_message(error), kind="server_error"))
+            except Exception:
+                log.exception("streaming /v1/chat/completions failed")
+                yield sse(error_body(UNEXPECTED_ERROR, kind="server_error"))
+            finally:
+                close = getattr(updates, "close", None)
+                with contextlib.suppress(ValueError):  # still running in its thread after a disconnect
+                    if close is not None:
+                        close()
+        yield sse("[DONE]")
+
+    return router
+
+
+async def _chained(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    try:
+        yield first
+        async for event in rest:
+            yield event
+    finally:
+        await rest.aclose()
