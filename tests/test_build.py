@@ -12,28 +12,8 @@ from ingest.build import build_index, remove_documents
 from kamerbron.embed import HashEmbedder
 from kamerbron.errors import ArgumentInvalidError, DocumentParseError
 from kamerbron.store import IndexStore, chunk_sentences
+from tests.fakes.corpus import OTHER, write_corpus
 from tests.fakes.settings import ROOT, make_settings
-
-DEBATE = """Voorzitter: Van Oosten
-
-De **voorzitter**:
-Goedemorgen. Ik geef het woord aan de heer Van Nispen.
-
-De heer **Van Nispen** (SP):
-Voorzitter. De politie heeft veel te weinig capaciteit om mensenhandel aan te pakken. Dat moet anders.
-
-Minister **Blok**:
-Er komt twee miljoen euro extra voor de aanpak van mensenhandel door de politie.
-"""
-
-OTHER = """Voorzitter: Kuiken
-
-De heer **Segers** (ChristenUnie):
-Voorzitter. Wij willen dat de klant van een gedwongen prostituee strafbaar wordt.
-
-Staatssecretaris **Harbers**:
-Het wetsvoorstel over strafbaarstelling van klanten komt dit najaar naar de Kamer.
-"""
 
 
 class CountingEmbedder(HashEmbedder):
@@ -53,11 +33,7 @@ class CountingEmbedder(HashEmbedder):
 
 @pytest.fixture
 def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text(DEBATE, encoding="utf-8")
-    (folder / "b.txt").write_text(OTHER, encoding="utf-8")
-    return folder
+    return write_corpus(tmp_path)
 
 
 def _build(path, settings, embedder=None):

@@ -15,9 +15,10 @@ import pytest
 from ingest.build import build_index
 from kamerbron.errors import IndexDamagedError
 from kamerbron.store import IndexStore
+from tests.fakes.corpus import DEBATE, OTHER
 from tests.fakes.ports import free_port
 from tests.fakes.settings import ROOT, make_settings
-from tests.test_build import DEBATE, OTHER, CountingEmbedder
+from tests.test_build import CountingEmbedder
 
 REPAIR = "`python -m ingest build --repair`"
 

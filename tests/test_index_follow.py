@@ -22,27 +22,10 @@ from kamerbron.errors import ChromaUnreachableError, IndexDamagedError
 from kamerbron.store import IndexStore
 from rag.answer import Answerer
 from rag.retrieve import Retriever
+from tests.fakes.corpus import DEBATE, OTHER, write_corpus
 from tests.fakes.server import serve
 from tests.fakes.settings import ROOT, make_settings
 from webui.server import create_server
-
-DEBATE = """Voorzitter: Van Oosten
-
-De heer **Van Nispen** (SP):
-Voorzitter. De politie heeft veel te weinig capaciteit om mensenhandel aan te pakken. Dat moet anders.
-
-Minister **Blok**:
-Er komt twee miljoen euro extra voor de aanpak van mensenhandel door de politie.
-"""
-
-OTHER = """Voorzitter: Kuiken
-
-De heer **Segers** (ChristenUnie):
-Voorzitter. Wij willen dat de klant van een gedwongen prostituee strafbaar wordt.
-
-Staatssecretaris **Harbers**:
-Het wetsvoorstel over strafbaarstelling van klanten komt dit najaar naar de Kamer.
-"""
 
 # One new document per ingest, each with a word no other document has.
 NEW = {
@@ -54,11 +37,7 @@ QUESTION = "Wat zei de minister over de politie en mensenhandel?"
 
 @pytest.fixture
 def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text(DEBATE, encoding="utf-8")
-    (folder / "b.txt").write_text(OTHER, encoding="utf-8")
-    return folder
+    return write_corpus(tmp_path)
 
 
 def _settings(tmp_path, corpus):

@@ -12,18 +12,14 @@ from ingest.manifest import read_manifest
 from ingest.parse import parse_document
 from kamerbron.errors import DocumentParseError
 from kamerbron.store import IndexStore
-from tests.test_build import DEBATE, OTHER
+from tests.fakes.corpus import DEBATE, OTHER, write_corpus
 
 BAD_ENTRY = '["a.txt"]\ndoc_type = "debat"\n\n["b.txt"]\ndate = "2018-13-45"\n'
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text(DEBATE, encoding="utf-8")
-    (folder / "b.txt").write_text(OTHER, encoding="utf-8")
-    return folder
+    return write_corpus(tmp_path)
 
 
 def _build(corpus, settings):
