@@ -296,7 +296,8 @@ class ExtractiveComposer:
             # found; single words are left alone: inflections and compounds make them unreliable pins
             context = " ".join(f"{p.text} {p.doc_title} {p.section}" for p in passages).lower()
             for name in q.names:
-                words = [w for w in re.split(r"[\s-]+", name.lower()) if len(w) > 3]
+                # words of the name as written: a hyphenated compound ("Roma-gemeenschap") is one word
+                words = [w for w in name.lower().split() if len(w) > 3]
                 if len(words) >= 2 and not re.search(
                     r"\b" + r"\w*\W+(?:\w+\W+)?".join(re.escape(w[:5]) for w in words), context
                 ):
