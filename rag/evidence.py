@@ -41,6 +41,8 @@ from rag.index import LoadedIndex
 from rag.retrieve import expand_for_bm25
 
 RANKER_FILE = "sentence_ranker.json"
+# Texts whose analysed tokens are kept (sentences and passages); about 60 MB at the limit.
+TOKEN_CACHE_SIZE = 200_000
 
 # ---------------------------------------------------------------- the question
 
@@ -310,6 +312,7 @@ class EvidenceFinder:
         self.embed_query = embed_query
         self.ranker = ranker
         self.embedding = embedding
+        self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
 
@@ -329,8 +332,17 @@ class EvidenceFinder:
         total = sum(weights.values())
         if not total:
             return 0.0
-        present = set(self.index.analyzer.tokens(text))
+        present = self._tokens(text)
         return sum(w for t, w in weights.items() if t in present) / total
+
+    def _tokens(self, text: str) -> frozenset[str]:
+        """The analysed tokens of a text, cached: the same passages and sentences recur across questions."""
+        tokens = self._token_cache.get(text)
+        if tokens is None:
+            tokens = frozenset(self.index.analyzer.tokens(text))
+            if len(self._token_cache) < TOKEN_CACHE_SIZE:
+                self._token_cache[text] = tokens
+        return tokens
 
     def find(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> Evidence:
         profile = self.profile(question)
@@ -395,15 +407,15 @@ def feature_matrix(sentences: list[Sentence]) -> np.ndarray:
 def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int) -> dict[str, float]:
     gov = p.role in GOVERNMENT_ROLES
     member = p.role in ("kamerlid", "fractie") or (p.role == "voorzitter" and bool(p.party))
-    has_number = bool(_NUMBER.search(text))
-    has_date = bool(_DATE.search(text))
+    t = _traits(text)
+    has_number, has_date = t.has_number, t.has_date
     party_match = bool(p.party) and p.party in q.parties
     return {
         "passage_rank": 1.0 / p.rank if p.via == "hit" and p.rank else 0.0,
         "linked": float(p.via == "linked"),
         "length": math.log1p(len(text.split())),
         "first": float(position == 0),
-        "question_mark": float(text.rstrip("”\"' )").endswith("?")),
+        "question_mark": float(t.question_mark),
         "has_number": float(has_number),
         "has_date": float(has_date),
         "want_number": float(q.quantity and has_number),
@@ -413,20 +425,49 @@ def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int)
         "ask_gov_x_member": float(q.government and member),
         "who_x_member": float(q.who and member),
         "who_x_gov": float(q.who and gov),
-        "who_x_proposes": float(q.who and member and bool(_PROPOSES.search(text))),
+        "who_x_proposes": float(q.who and member and t.proposes),
         "party_match": float(party_match),
-        "party_in_sentence": float(any(party in find_parties(text) for party in q.parties)),
+        "party_in_sentence": float(any(party in t.parties for party in q.parties)),
         "surname_match": float(bool(p.surname) and p.surname.lower() in q.text.lower()),
-        "restated": float(gov and _restates(text)),
-        "refers_elsewhere": float(bool(REFERS_ELSEWHERE.search(text))),
+        "restated": float(gov and t.restates),
+        "refers_elsewhere": float(t.refers_elsewhere),
         "chair": float(p.role == "voorzitter" or p.procedural),
         "compare_x_member": float(q.compare and member),
     }
 
 
+@dataclass(frozen=True)
+class _Traits:
+    """What a sentence offers whatever the question; computed once per sentence text."""
+
+    has_number: bool
+    has_date: bool
+    question_mark: bool
+    proposes: bool
+    refers_elsewhere: bool
+    restates: bool
+    parties: tuple[str, ...]
+
+
+# A corpus has a few thousand sentences per hundred documents; the cache holds all of them at the
+# bundled size and the most asked-about ones at 100x.
+@lru_cache(maxsize=100_000)
+def _traits(text: str) -> _Traits:
+    parties = tuple(find_parties(text))
+    return _Traits(
+        has_number=bool(_NUMBER.search(text)),
+        has_date=bool(_DATE.search(text)),
+        question_mark=text.rstrip("”\"' )").endswith("?"),
+        proposes=bool(_PROPOSES.search(text)),
+        refers_elsewhere=bool(REFERS_ELSEWHERE.search(text)),
+        restates=bool(_RESTATED.search(text)) or bool(parties),
+        parties=parties,
+    )
+
+
 def _restates(text: str) -> bool:
     """A sentence that restates or reports a question rather than answering it."""
-    return bool(_RESTATED.search(text)) or bool(find_parties(text))
+    return _traits(text).restates
 
 
 def _add_relative_features(sentences: list[Sentence]) -> None:
