@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +14,13 @@ from ingest.__main__ import main as ingest_main
 from ingest.parse import parse_document
 from kamerbron.settings import ENV_FILE_VARIABLE
 from rag.answer import Answerer
-from tests.fakes.settings import CORPUS, make_settings
+from tests.fakes.settings import CORPUS, SHARED_FORMATS, make_settings
 from tests.test_browser import ask_in_chat, ask_in_widget, browser, open_page, screenshot, serve  # noqa: F401
 from webui.server import create_server
 
 pytestmark = pytest.mark.browser
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"
+FORMATS = SHARED_FORMATS
 VLOS = FORMATS / "vlos" / "sample_vlos_dc665b38-00f1-4efe-a39a-1245ddd7e2ef_1378fd61-cf82-4208-a700-021382f839b0.xml"
 LETTER = FORMATS / "pdf" / "P0103D01.pdf"
 VLOS_QUESTION = "Wat zei de heer Soepboer over het gespecialiseerd onderwijs bij passend onderwijs?"

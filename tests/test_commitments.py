@@ -15,7 +15,6 @@ Counted by hand from the end of the bundled reports:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -25,10 +24,10 @@ from ingest.parse import parse_document
 from kamerbron.records import Commitment
 from rag.__main__ import main
 from tests.fakes.answerer import FakeAnswerer
-from tests.fakes.settings import CORPUS, make_settings
+from tests.fakes.settings import CORPUS, SHARED_FORMATS, make_settings
 from webui.server import create_server
 
-VLOS_DIR = Path("/work/shared/formats/vlos")
+VLOS_DIR = SHARED_FORMATS / "vlos"
 JSON_FIELDS = {"who", "role", "text", "deadline", "qualification", "doc_id", "date", "chunk_id", "fulfilled_by"}
 
 

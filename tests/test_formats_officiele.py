@@ -14,8 +14,9 @@ from lxml import etree
 
 from ingest.formats import officiele, pdf, vlos
 from kamerbron.errors import DocumentParseError
+from tests.fakes.settings import SHARED_FORMATS  # noqa: E402
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"
+FORMATS = SHARED_FORMATS
 HANDELINGEN = FORMATS / "handelingen"
 ITEM = "h-tk-20172018-61-10.xml"
 EMPTY = "h-tk-20172018-50-1.xml"

@@ -11,8 +11,9 @@ import pytest
 
 from ingest.formats import officiele, pdf, vlos
 from kamerbron.errors import DocumentParseError
+from tests.fakes.settings import SHARED_FORMATS  # noqa: E402
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"
+FORMATS = SHARED_FORMATS
 PDFS = FORMATS / "pdf"
 HANDELINGEN = "40993d1c-f887-482d-89f7-33e41f6f7ed9.pdf"
 LETTER = "P0103D01.pdf"

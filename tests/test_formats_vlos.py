@@ -14,8 +14,9 @@ from lxml import etree
 
 from ingest.formats import officiele, pdf, vlos
 from kamerbron.errors import DocumentParseError
+from tests.fakes.settings import SHARED_FORMATS  # noqa: E402
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"
+FORMATS = SHARED_FORMATS
 VLOS = FORMATS / "vlos"
 NS = {"v": "http://www.tweedekamer.nl/ggm/vergaderverslag/v1.0"}
 PLENARY = "sample_vlos_dc665b38-00f1-4efe-a39a-1245ddd7e2ef_1378fd61-cf82-4208-a700-021382f839b0.xml"

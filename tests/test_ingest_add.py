@@ -21,9 +21,9 @@ from ingest.parse import document_text, parse_document
 from kamerbron.errors import CorpusConflictError, DocumentParseError
 from kamerbron.settings import ENV_FILE_VARIABLE
 from kamerbron.store import IndexStore
-from tests.fakes.settings import CORPUS, make_settings
+from tests.fakes.settings import CORPUS, SHARED_FORMATS, make_settings
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"
+FORMATS = SHARED_FORMATS
 VLOS = FORMATS / "vlos" / "sample_vlos_dc665b38-00f1-4efe-a39a-1245ddd7e2ef_1378fd61-cf82-4208-a700-021382f839b0.xml"
 CASCO = FORMATS / "vlos" / "sample_vlos_be33e3cf-31ba-42ad-803b-a7d6404d3b0c_b5130467-a6c2-4f83-99c3-65ec778e5a24.xml"
 LETTER = FORMATS / "pdf" / "P0103D01.pdf"

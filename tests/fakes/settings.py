@@ -8,6 +8,8 @@ from kamerbron.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "data" / "corpus"
+# Real official files beside the project (../shared/formats), read-only; tests skip when absent.
+SHARED_FORMATS = ROOT.parent / "shared" / "formats"
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
