@@ -5,6 +5,7 @@
     python -m eval baseline [RUN_DIR] [--output PATH]
     python -m eval compare RUN_DIR [BASELINE] [--tolerance T]
     python -m eval calibrate [--max-wrongful 0.05]
+    python -m eval feedback [--db PATH] [--export FILE] [--json]
 
 Exit codes: 0 ok; 1 a headline metric fell by more than the tolerance; a domain error exits with
 its own code (README, "Exit codes"; eval input errors: 7) and one line on stderr.
@@ -17,12 +18,16 @@ arguments and returns the exit code.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from eval import calibrate, gate, report, run
+from eval import feedback as feedback_review
 from eval.dataset import load_eval_set
 from kamerbron.cli import run_main
+from kamerbron.errors import ArgumentInvalidError
+from kamerbron.feedback_store import FeedbackStore, FeedbackStoreError
 from kamerbron.settings import load_settings
 from rag.answer import Answerer
 
@@ -197,7 +202,67 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_run, _add_baseline, _add_compare, _add_calibrate)
+# ---------------------------------------------------------------------------
+# feedback
+
+
+def _add_feedback(sub) -> None:
+    p = sub.add_parser("feedback", help="list the disliked and refused questions of the app; export draft eval items")
+    p.add_argument("--db", type=Path, help="feedback database (default: settings, data/feedback.sqlite3)")
+    p.add_argument(
+        "--export", type=Path, metavar="FILE", help="write them as draft eval items (JSONL) to this new file"
+    )
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(func=cmd_feedback)
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    if args.export is not None and args.export.exists():
+        raise ArgumentInvalidError(f"{args.export} already exists (it may hold edited drafts): choose another file.")
+    if args.export is not None and not args.export.parent.is_dir():
+        raise ArgumentInvalidError(f"The folder of {args.export} does not exist: create it or choose another file.")
+    settings = _settings()
+    path = args.db or settings.paths.feedback_db
+    legacy = None if args.db else settings.paths.feedback_path
+    if not path.is_file() and not (legacy and legacy.is_file()):
+        raise FeedbackStoreError(
+            f"No feedback database at {path}: the app creates it when it answers its first question. "
+            "Pass --db or set KAMERBRON_PATHS_FEEDBACK_DB."
+        )
+    reviews = FeedbackStore(path, legacy_jsonl=legacy, strict=True).for_review()
+    if args.json:
+        print(json.dumps([feedback_review.review_json(r) for r in reviews], ensure_ascii=False, indent=2))
+    else:
+        _print_reviews(path, reviews)
+    if args.export is not None:
+        feedback_review.write_drafts(args.export, [feedback_review.draft_item(r) for r in reviews])
+        print(
+            f"{len(reviews)} draft items written to {args.export}: fill in kind, answerable, gold and facts, "
+            "delete the feedback field, then add them to the evaluation set.",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+    return 0
+
+
+def _print_reviews(path: Path, reviews) -> None:
+    disliked = sum(r.rating == "dislike" for r in reviews)
+    refused = sum(r.question.refused for r in reviews)
+    print(f"{path}: {len(reviews)} questions to review ({disliked} disliked, {refused} refused)")
+    for review in reviews:
+        asked = review.question
+        reasons = ", ".join(
+            reason for reason, on in (("disliked", review.rating == "dislike"), ("refused", asked.refused)) if on
+        )
+        print(f"\n#{asked.id}  {asked.asked_at}  {reasons}  ({asked.channel})")
+        print(f"  {asked.question}")
+        if asked.standalone_question:
+            print(f"  (as understood: {asked.standalone_question})")
+        for comment in review.comments:
+            comment = " ".join(comment.split())
+            print(f"  comment: {comment if len(comment) <= 300 else comment[:299] + '…'}")
+
+
+SUBCOMMANDS = (_add_run, _add_baseline, _add_compare, _add_calibrate, _add_feedback)
 
 
 def build_parser() -> argparse.ArgumentParser:

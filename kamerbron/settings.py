@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from kamerbron.errors import SettingsInvalidError
@@ -26,6 +26,7 @@ from kamerbron.errors import SettingsInvalidError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "KAMERBRON_"
 ENV_FILE_VARIABLE = "KAMERBRON_ENV_FILE"
+FEEDBACK_DB_NAME = "feedback.sqlite3"
 
 
 class _Group(BaseModel):
@@ -35,10 +36,28 @@ class _Group(BaseModel):
 class PathSettings(_Group):
     corpus_dir: Path = Field(PROJECT_ROOT / "data" / "corpus", description="Folder of the source documents.")
     index_dir: Path = Field(PROJECT_ROOT / "data" / "index", description="Folder of the Chroma store and BM25 index.")
+    feedback_db: Path | None = Field(
+        None,
+        description="SQLite database of every question answered and every like, dislike and comment; empty: "
+        "feedback.sqlite3 in the folder of feedback_path (data/).",
+    )
     feedback_path: Path = Field(
-        PROJECT_ROOT / "data" / "feedback.jsonl", description="JSON-lines file where chat feedback is appended."
+        PROJECT_ROOT / "data" / "feedback.jsonl",
+        description="JSON-lines feedback file of earlier versions: imported into feedback_db once, left as it is.",
     )
     eval_dir: Path = Field(PROJECT_ROOT / "eval", description="Folder of the evaluation set, runs and baseline.")
+
+    @field_validator("feedback_db", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _feedback_db_beside_feedback_path(self) -> PathSettings:
+        # Beside the old file, so that a settings object with its paths in one folder keeps everything there.
+        if self.feedback_db is None:
+            self.feedback_db = self.feedback_path.parent / FEEDBACK_DB_NAME
+        return self
 
 
 class EmbeddingSettings(_Group):

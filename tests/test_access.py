@@ -143,21 +143,21 @@ def test_like_with_a_bad_index_stores_nothing(settings, index):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     *_, (_, turns, _) = handlers.respond(CAPACITY_QUESTION, [])
     _, status = like(handlers, turns, index)
-    assert (status, settings.paths.feedback_path.exists()) == (FEEDBACK_ONLY_ON_ANSWERS, False)
+    assert (status, FeedbackStore(settings.paths.feedback_db).read()) == (FEEDBACK_ONLY_ON_ANSWERS, [])
 
 
 def test_like_in_another_session_stores_nothing(settings):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     handlers.respond(CAPACITY_QUESTION, [])
     like(handlers, [], 1)
-    assert not settings.paths.feedback_path.exists()
+    assert FeedbackStore(settings.paths.feedback_db).read() == []
 
 
 def test_like_of_an_answer_of_this_session_is_stored(settings):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     *_, (_, turns, _) = handlers.respond(CAPACITY_QUESTION, [])
     like(handlers, turns, [1, None])
-    assert FeedbackStore(settings.paths.feedback_path).read()[0].question == CAPACITY_QUESTION
+    assert FeedbackStore(settings.paths.feedback_db).read()[0].question == CAPACITY_QUESTION
 
 
 # --- feedback rate limit -------------------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_feedback_past_the_rate_limit_is_refused(tmp_path):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     *_, (_, turns, _) = handlers.respond(CAPACITY_QUESTION, [])
     statuses = [like(handlers, turns, 1, liked)[1] for liked in (True, False, True, False)]
-    assert (statuses[-1], len(FeedbackStore(settings.paths.feedback_path).read())) == (FEEDBACK_TOO_FAST, 3)
+    assert (statuses[-1], len(FeedbackStore(settings.paths.feedback_db).read())) == (FEEDBACK_TOO_FAST, 3)
 
 
 def test_comments_count_towards_the_rate_limit(tmp_path):

@@ -254,7 +254,7 @@ def test_like_appends_feedback(settings):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     _, turns, _, _ = final_chat(handlers, CAPACITY_QUESTION)
     like(handlers, turns, 1, True)
-    record = FeedbackStore(settings.paths.feedback_path).read()[0]
+    record = FeedbackStore(settings.paths.feedback_db).read()[0]
     assert (record.rating, record.question, record.settings_hash, len(record.citations)) == (
         "like",
         CAPACITY_QUESTION,
@@ -268,7 +268,7 @@ def test_dislike_of_second_answer_is_stored_for_that_answer(settings):
     _, turns, _, _ = final_chat(handlers, "Eerste vraag?")
     _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
     like(handlers, turns, 3, False)
-    record = FeedbackStore(settings.paths.feedback_path).read()[0]
+    record = FeedbackStore(settings.paths.feedback_db).read()[0]
     assert (record.rating, record.question) == ("dislike", "Tweede vraag?")
 
 
@@ -276,7 +276,7 @@ def test_like_of_an_error_message_stores_nothing(settings):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     _, turns, _, _ = final_chat(handlers, "")
     like(handlers, turns, 1, True)
-    assert not settings.paths.feedback_path.exists()
+    assert FeedbackStore(settings.paths.feedback_db).read() == []
 
 
 def test_comment_is_stored_with_the_rated_answer(settings):
@@ -285,7 +285,7 @@ def test_comment_is_stored_with_the_rated_answer(settings):
     _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
     turns, _ = like(handlers, turns, 1, False)
     handlers.comment(turns, "Bron 2 klopt niet.")
-    record = FeedbackStore(settings.paths.feedback_path).read()[-1]
+    record = FeedbackStore(settings.paths.feedback_db).read()[-1]
     assert (record.question, record.rating, record.comment) == ("Eerste vraag?", "dislike", "Bron 2 klopt niet.")
 
 
@@ -294,7 +294,7 @@ def test_comment_without_rating_goes_to_the_latest_answer(settings):
     _, turns, _, _ = final_chat(handlers, "Eerste vraag?")
     _, turns, _, _ = final_chat(handlers, "Tweede vraag?", turns)
     handlers.comment(turns, "Handig.")
-    assert FeedbackStore(settings.paths.feedback_path).read()[0].question == "Tweede vraag?"
+    assert FeedbackStore(settings.paths.feedback_db).read()[0].question == "Tweede vraag?"
 
 
 def test_comment_status_shows_the_question_as_text(settings):
@@ -308,7 +308,7 @@ def test_empty_comment_is_not_stored(settings):
     handlers = ChatHandlers(FakeAnswerer(), settings)
     _, turns, _, _ = final_chat(handlers, "Vraag?")
     handlers.comment(turns, "   ")
-    assert not settings.paths.feedback_path.exists()
+    assert FeedbackStore(settings.paths.feedback_db).read() == []
 
 
 # --- the Gradio app and the Evaluatie tab -----------------------------------------------------
