@@ -240,7 +240,7 @@ def test_chat_like_is_stored_as_feedback(page, live):
     ask_in_chat(page, live, "Wie stelde een taaltoets voor sekswerkers voor?")
     page.click("#kb-chat button[aria-label='Vind ik leuk']")  # Gradio's Dutch label (locale nl-NL)
     page.wait_for_selector("#kb-status:has-text('Bedankt voor je feedback')")
-    records = FeedbackStore(live.settings.paths.feedback_path).read()
+    records = FeedbackStore(live.settings.paths.feedback_db).read()
     assert (records[-1].rating, records[-1].question) == ("like", "Wie stelde een taaltoets voor sekswerkers voor?")
 
 
@@ -268,11 +268,11 @@ def test_evaluation_tab_shows_the_latest_report(page, live):
 
 
 def test_widget_answer_shows_a_citation(answered_widget):
-    assert answered_widget.locator("#kamerbron-widget .kbw-card .kbw-n").all_inner_texts() == ["[1]", "[2]"]
+    assert answered_widget.locator("#kamerbron-widget .kb-card .kb-card-n").all_inner_texts() == ["[1]", "[2]"]
 
 
 def test_widget_card_links_to_the_official_document(answered_widget):
-    link = answered_widget.locator("#kamerbron-widget .kbw-card a").first
+    link = answered_widget.locator("#kamerbron-widget .kb-card a").first
     assert (link.get_attribute("href"), link.get_attribute("rel")) == (
         "https://zoek.officielebekendmakingen.nl/kst-28638-163.html",
         "noopener noreferrer",
@@ -280,13 +280,13 @@ def test_widget_card_links_to_the_official_document(answered_widget):
 
 
 def test_widget_long_passage_shows_excerpt_with_the_sentence(answered_widget):
-    excerpt = answered_widget.locator("#kamerbron-widget .kbw-card").nth(1).locator(":scope > .kbw-passage")
+    excerpt = answered_widget.locator("#kamerbron-widget .kb-card").nth(1).locator(":scope > .kb-passage")
     assert (excerpt.locator("mark").inner_text(), excerpt.inner_text()[:2]) == (CAPACITY_SENTENCE, "… ")
 
 
 def test_widget_refusal_marks_passages_not_answering(page, live):
     ask_in_widget(page, live, "En kernenergie?")
-    assert page.locator("#kamerbron-widget .kbw-badge").first.text_content() == "niet beantwoordend"
+    assert page.locator("#kamerbron-widget .kb-badge").first.text_content() == "niet beantwoordend"
 
 
 def test_widget_injected_html_is_shown_as_text(page, live):
@@ -309,10 +309,10 @@ def test_widget_works_from_an_allowed_other_origin_in_english(page, live, intran
     page.click("#kamerbron-widget .kbw-launcher")
     page.fill("#kamerbron-widget textarea", "What did the SP ask about police capacity?")
     page.press("#kamerbron-widget textarea", "Enter")
-    page.wait_for_selector("#kamerbron-widget .kbw-card")
+    page.wait_for_selector("#kamerbron-widget .kb-card")
     screenshot(page, "widget-cross-origin-en.png")
     assert (
-        page.locator("#kamerbron-widget .kbw-sources").inner_text().lower(),
+        page.locator("#kamerbron-widget .kb-sources-title").inner_text().lower(),
         live.answerer.calls[-1]["filters"].parties,
     ) == ("sources", ["SP"])
 

@@ -87,7 +87,7 @@ def vlos_widget(browser, live):  # noqa: F811
     context, page = open_page(browser)
     ask_in_widget(page, live, VLOS_QUESTION)
     screenshot(page, "formats-vlos-widget.png")
-    yield page.locator("#kamerbron-widget .kbw-card:not(.kbw-card-other)").first
+    yield page.locator("#kamerbron-widget .kb-card:not(.kb-card-other)").first
     context.close()
 
 
@@ -128,9 +128,9 @@ def test_pdf_letter_answer_quotes_the_letter(letter_chat):
 
 
 def test_widget_card_names_speaker_party_and_status(vlos_widget, vlos_parties):
-    speaker = vlos_widget.locator(".kbw-speaker").inner_text()
-    party = _text(vlos_widget, ".kbw-party")
-    assert (speaker, party, vlos_widget.locator(".kbw-status").inner_text()) == (
+    speaker = vlos_widget.locator(".kb-speaker").inner_text()
+    party = _text(vlos_widget, ".kb-party")
+    assert (speaker, party, vlos_widget.locator(".kb-status").inner_text()) == (
         speaker,
         vlos_parties.get(speaker),
         STATUS,
@@ -138,4 +138,4 @@ def test_widget_card_names_speaker_party_and_status(vlos_widget, vlos_parties):
 
 
 def test_widget_card_links_to_the_tweede_kamer_page(vlos_widget):
-    assert vlos_widget.locator(".kbw-doc a").get_attribute("href") == VLOS_URL
+    assert vlos_widget.locator(".kb-card-doc a").get_attribute("href") == VLOS_URL

@@ -52,7 +52,7 @@ def test_chat_answer_names_a_speaker_with_party(chat):
 
 
 def test_widget_answer_shows_a_citation(widget):
-    assert widget.locator("#kamerbron-widget .kbw-card").count() >= 1
+    assert widget.locator("#kamerbron-widget .kb-card").count() >= 1
 
 
 def test_no_request_leaves_the_app_host(chat, widget, live):

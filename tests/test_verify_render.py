@@ -106,17 +106,17 @@ def checked_widget(tmp_path_factory):
 
 @pytest.mark.browser
 def test_widget_card_shows_verified_quotes(checked_widget):
-    head = checked_widget.locator("#kamerbron-widget .kbw-card").nth(0).locator(".kbw-card-head")
-    assert head.locator(".kbw-verified").inner_text() == f"✓ {QUOTE_VERIFIED}"
+    head = checked_widget.locator("#kamerbron-widget .kb-card").nth(0).locator(".kb-card-head")
+    assert head.locator(".kb-verified").inner_text() == f"✓ {QUOTE_VERIFIED}"
 
 
 @pytest.mark.browser
 def test_widget_card_warns_who_did_say_it(checked_widget):
-    head = checked_widget.locator("#kamerbron-widget .kbw-card").nth(1).locator(".kbw-card-head")
-    assert head.locator(".kbw-quote-warning").inner_text() == "⚠ citaat van De heer Van Nispen (SP)"
+    head = checked_widget.locator("#kamerbron-widget .kb-card").nth(1).locator(".kb-card-head")
+    assert head.locator(".kb-quote-warning").inner_text() == "⚠ citaat van De heer Van Nispen (SP)"
 
 
 @pytest.mark.browser
 def test_widget_answer_counts_the_quote_problems(checked_widget):
-    line = checked_widget.locator("#kamerbron-widget .kbw-quotes").inner_text()
+    line = checked_widget.locator("#kamerbron-widget .kb-quotes").inner_text()
     assert line == f"⚠ 1× {QUOTE_WARNINGS['misattributed']} · 1× {QUOTE_VERIFIED}"

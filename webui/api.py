@@ -21,6 +21,7 @@ from kamerbron.errors import KamerbronError, QuestionInvalidError
 from kamerbron.records import Answer, Filters, validation_message
 from kamerbron.settings import Settings
 from rag.answer import validate_question as validate
+from webui.api_models import AskRequestBody, ask_body_model, inline_refs
 
 Channel = Literal["chat", "api"]
 CHANNELS: tuple[Channel, ...] = ("chat", "api")
@@ -33,34 +34,15 @@ MAX_WAIT_S = 120.0
 ANSWER_TIME_PRIOR_S = 1.0
 ANSWER_TIME_WEIGHT = 0.2
 FILTERS_INVALID = "De filters zijn ongeldig: kies partijen, sprekers en documenten uit de lijsten."
+NOT_JSON = "De aanvraag is geen geldige JSON."
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 def ask_request_schema(settings: Settings) -> dict:
-    """The body POST /api/ask takes, as JSON Schema (for clients, and the fuzz test draws from it)."""
-    text_list = {"type": "array", "items": {"type": "string"}}
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["question"],
-        "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": settings.answer.max_question_chars},
-            "history": {
-                "type": "array",
-                "maxItems": settings.app.max_history_pairs,
-                "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"}},
-            },
-            "filters": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    name: {"type": "string"} if name.startswith("date_") else text_list for name in Filters.model_fields
-                },
-            },
-        },
-    }
+    """The body POST /api/ask takes, as JSON Schema without references (the fuzz test draws from it)."""
+    return inline_refs(ask_body_model(settings).model_json_schema())
 
 
 class AskQueueFullError(KamerbronError):
@@ -313,7 +295,7 @@ def json_problem(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> tuple[int, str]
     try:
         data = json.loads(raw)
     except ValueError:
-        return 400, "De aanvraag is geen geldige JSON."
+        return 400, NOT_JSON
     if any(_SURROGATE.search(text) for text in _strings(data)):
         return 422, "De aanvraag bevat tekens die geen tekst zijn (losse surrogaten). Stuur geldige Unicode-tekst."
     return None
@@ -409,6 +391,30 @@ def parse_history(raw: Any, settings: Settings) -> list[tuple[str, str]]:
     if any(_SURROGATE.search(text) for pair in raw for text in pair):
         raise AskRequestUnprocessableError("De gespreksgeschiedenis bevat tekens die geen tekst zijn.")
     return [(q, a) for q, a in raw]
+
+
+def ask_problem(body: Any, settings: Settings) -> tuple[int, str]:
+    """(HTTP status, Dutch message) for a POST /api/ask body that AskRequestBody refused.
+
+    The request's own checks name the first problem, in the order the route takes the fields. A body
+    they all pass, which the model holds stricter (a question over the limit only by its spaces), gets
+    a pointer to the schema.
+    """
+    if not isinstance(body, dict):
+        return 400, 'Verwacht een object zoals {"question": "..."}.'
+    allowed = list(AskRequestBody.model_fields)
+    unknown = sorted(str(key) for key in set(body) - set(allowed))
+    if unknown:
+        return 400, f"Onbekend veld: {', '.join(unknown)}. Toegestaan: {', '.join(allowed)}."
+    try:
+        validate_question(body.get("question"), settings)
+        parse_history(body.get("history"), settings)
+        parse_filters(body.get("filters"))
+    except AskRequestUnprocessableError as error:
+        return 422, str(error)
+    except (QuestionInvalidError, AskRequestInvalidError) as error:
+        return 400, str(error)
+    return 400, "De aanvraag heeft niet de vorm die POST /api/ask verwacht; zie het schema op /openapi.json."
 
 
 def answer_payload(answer: Answer) -> dict:

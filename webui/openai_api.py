@@ -17,21 +17,24 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from kamerbron.errors import KamerbronError
 from kamerbron.records import Answer, Citation
-from webui.api import AskQueueFullError, AskRequestInvalidError, answer_payload
+from webui.api import NOT_JSON, AskQueueFullError, AskRequestInvalidError, answer_payload, parse_filters
+from webui.api_models import AnswerJSON, AskFilters, json_route, refusal_responses, unreadable_body
 from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AskRequest, ChatHandlers, public_message
-from webui.render import format_date_nl, safe_url
+from webui.render import Lang, answer_html, format_date_nl, safe_url
 
 log = logging.getLogger(__name__)
 
+OPENAI_PREFIX = "/v1/"
 MODEL_ID = "kamerbron"
 # A fixed creation time: the model is the app, not a file with a date.
 MODEL_CREATED = 1_767_225_600
@@ -73,11 +76,16 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(description=f"Must be {MODEL_ID!r}, the one model GET /v1/models lists.")
+    model: Literal[MODEL_ID] = Field(description="The one model GET /v1/models lists.")
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation; the last one is the question.")
     stream: bool = Field(False, description="Server-sent events in OpenAI's chunk format, ending with [DONE].")
-    filters: dict[str, Any] | None = Field(
-        None, description="Kamerbron's retrieval filters (kamerbron.records.Filters fields), e.g. via extra_body."
+    filters: AskFilters | None = Field(
+        None, description="Kamerbron's retrieval filters, as POST /api/ask takes them; e.g. via extra_body."
+    )
+    html: Lang | None = Field(
+        None,
+        description="Also send the answer as the app shows it (webui/render.py), labels in this language, as "
+        "kamerbron.html: the widget shows that markup.",
     )
 
 
@@ -89,9 +97,119 @@ class OpenAIRequestError(AskRequestInvalidError):
         self.status, self.code, self.param = status, code, param
 
 
+class CompletionMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str = Field(description="The answer with [n] markers, then the Bronnen list with links.")
+
+
+class CompletionChoice(BaseModel):
+    index: int
+    message: CompletionMessage
+    finish_reason: Literal["stop"]
+
+
+class Usage(BaseModel):
+    """Always zero: no tokens are counted (the answer may not come from a language model at all)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+def _html_optional(schema: dict) -> None:
+    """Every field of an answer is always sent (AnswerJSON requires them all); ``html`` only when asked for."""
+    schema["required"].remove("html")
+
+
+class KamerbronJSON(AnswerJSON):
+    """The structured answer: the fields of POST /api/ask's answer, and ``html`` when it was asked for."""
+
+    model_config = ConfigDict(json_schema_extra=_html_optional)
+
+    html: str = Field("", description="The answer as the app shows it; only when the request's `html` is set.")
+
+
+class ChatCompletion(BaseModel):
+    """A non-streamed reply of POST /v1/chat/completions."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: Literal[MODEL_ID]
+    choices: list[CompletionChoice]
+    usage: Usage
+    kamerbron: KamerbronJSON
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    """GET /v1/models."""
+
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(description="What is wrong, in Dutch, for the user.")
+    type: str = Field(description="invalid_request_error, authentication_error, rate_limit_exceeded or server_error.")
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorJSON(BaseModel):
+    """OpenAI's error object, with Kamerbron's Dutch message."""
+
+    error: OpenAIErrorDetail
+
+
+# One event of a stream: OpenAI's chat.completion.chunk as JSON, an in-band error object, or [DONE].
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string", "description": "A chat.completion.chunk, an error object, or [DONE]."}},
+}
+COMPLETION_RESPONSES = {
+    200: {
+        "description": "The answer; with `stream`, server-sent events of chat.completion.chunk ending with [DONE].",
+        "content": {"text/event-stream": {"schema": STREAM_EVENT}},
+    }
+} | refusal_responses(
+    OpenAIErrorJSON,
+    {
+        400: "Not a chat request Kamerbron can answer: a body of the wrong shape, no user question last, "
+        "an empty or too long question, unknown filters.",
+        403: "The page's origin may not embed Kamerbron (app.allowed_origins).",
+        404: "A model other than 'kamerbron' (code model_not_found).",
+        422: "Too deeply nested JSON, or lone surrogates.",
+    },
+)
+
+
+def error_type(status: int) -> str:
+    """OpenAI's error ``type`` for an HTTP status."""
+    if status >= 500:
+        return "server_error"
+    return {401: "authentication_error", 429: "rate_limit_exceeded"}.get(status, "invalid_request_error")
+
+
 def error_body(message: str, *, kind: str = "invalid_request_error", code: str | None = None, param=None) -> dict:
     """OpenAI's error object, with Kamerbron's Dutch message."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(
+    status: int, message: str, *, code: str | None = None, param: str | None = None, headers: dict | None = None
+) -> JSONResponse:
+    """OpenAI's error object as a response, its type following the status (webui.server's refusals use it too)."""
+    return JSONResponse(
+        error_body(message, kind=error_type(status), code=code, param=param), status_code=status, headers=headers
+    )
 
 
 def models_payload() -> dict:
@@ -105,36 +223,40 @@ def models_payload() -> dict:
 # --- from messages to a question with history -------------------------------------------------------
 
 
-def parse_request(raw: bytes) -> ChatCompletionRequest:
-    """The checked request, or OpenAIRequestError with a Dutch message naming what is wrong."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise OpenAIRequestError("De aanvraag is geen geldige JSON.") from None
-    if not isinstance(data, dict):
-        raise OpenAIRequestError('Verwacht een object zoals {"model": "kamerbron", "messages": [...]}.')
-    try:
-        request = ChatCompletionRequest.model_validate(data)
-    except ValidationError as error:
-        fields = sorted({".".join(str(p) for p in e["loc"][:1]) for e in error.errors() if e.get("loc")})
-        where = ", ".join(fields) or "de aanvraag"
-        raise OpenAIRequestError(
-            f"Ongeldige waarde in {where}: stuur 'model' als tekst en 'messages' als een niet-lege lijst van "
-            "berichten met 'role' (user, assistant of system) en 'content' (tekst).",
-            param=fields[0] if fields else None,
-        ) from None
-    if request.model != MODEL_ID:
-        raise OpenAIRequestError(
-            f"Onbekend model '{request.model}'. Kamerbron biedt één model: '{MODEL_ID}'.",
+def request_error(error: RequestValidationError) -> OpenAIRequestError:
+    """The refusal of a body ChatCompletionRequest did not take, with a Dutch message naming what is wrong."""
+    body = error.body
+    if unreadable_body(error):
+        return OpenAIRequestError(NOT_JSON)
+    if not isinstance(body, dict):
+        return OpenAIRequestError('Verwacht een object zoals {"model": "kamerbron", "messages": [...]}.')
+    fields = sorted({str(e["loc"][1]) for e in error.errors() if len(e["loc"]) > 1})
+    if fields == ["model"] and isinstance(body.get("model"), str):
+        return OpenAIRequestError(
+            f"Onbekend model '{body['model']}'. Kamerbron biedt één model: '{MODEL_ID}'.",
             status=404,
             code="model_not_found",
             param="model",
         )
+    if fields == ["filters"]:
+        try:
+            parse_filters(body["filters"])
+        except KamerbronError as problem:
+            return OpenAIRequestError(str(problem), param="filters")
+    where = ", ".join(fields) or "de aanvraag"
+    return OpenAIRequestError(
+        f"Ongeldige waarde in {where}: stuur 'model' als tekst en 'messages' als een niet-lege lijst van "
+        "berichten met 'role' (user, assistant of system) en 'content' (tekst).",
+        param=fields[0] if fields else None,
+    )
+
+
+def check_request(request: ChatCompletionRequest) -> None:
+    """Raises OpenAIRequestError when the conversation does not end with the user's question."""
     if request.messages[-1].role != "user":
         raise OpenAIRequestError(
             "Het laatste bericht moet een vraag van de gebruiker zijn (role 'user').", param="messages"
         )
-    return request
 
 
 def strip_sources(text: str) -> str:
@@ -206,7 +328,15 @@ def _completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def completion_payload(answer: Answer, *, completion_id: str = "", created: int = 0) -> dict:
+def kamerbron_payload(answer: Answer, html: Lang | None = None) -> dict:
+    """The structured answer of the ``kamerbron`` field; with ``html``, also its markup in that language."""
+    payload = answer_payload(answer)
+    if html:
+        payload["html"] = answer_html(answer, lang=html)
+    return payload
+
+
+def completion_payload(answer: Answer, *, completion_id: str = "", created: int = 0, html: Lang | None = None) -> dict:
     """A non-streamed chat.completion with the whole answer in ``kamerbron``."""
     return {
         "id": completion_id or _completion_id(),
@@ -221,7 +351,7 @@ def completion_payload(answer: Answer, *, completion_id: str = "", created: int 
             }
         ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "kamerbron": answer_payload(answer),
+        "kamerbron": kamerbron_payload(answer, html),
     }
 
 
@@ -265,12 +395,8 @@ def _error_response(error: KamerbronError, status_for: Callable[[KamerbronError]
         status, code, param = error.status, error.code, error.param
     else:
         status, code, param = status_for(error), None, None
-    kind = {401: "authentication_error", 429: "rate_limit_exceeded"}.get(status, "invalid_request_error")
-    if status >= 500:
-        kind = "server_error"
     headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, AskQueueFullError) else None
-    body = error_body(public_message(error), kind=kind, code=code, param=param)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return error_response(status, public_message(error), code=code, param=param, headers=headers)
 
 
 def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronError], int]) -> APIRouter:
@@ -278,29 +404,39 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
 
     ``status_for`` maps a domain error to its HTTP status, the same mapping POST /api/ask uses.
     """
-    router = APIRouter(prefix="/v1")
+
+    def refuse(request: Request, error: RequestValidationError) -> JSONResponse:
+        return _error_response(request_error(error), status_for)
+
+    router = APIRouter(prefix=OPENAI_PREFIX.rstrip("/"), route_class=json_route(refuse))
     gate = handlers.gate
     limits = handlers.settings.app
 
-    def prepare(raw: bytes) -> tuple[ChatCompletionRequest, AskRequest]:
-        request = parse_request(raw)
+    def prepare(completion: ChatCompletionRequest) -> AskRequest:
+        check_request(completion)
         question, history = conversation(
-            request.messages, max_pairs=limits.max_history_pairs, max_chars=limits.max_history_chars
+            completion.messages, max_pairs=limits.max_history_pairs, max_chars=limits.max_history_chars
         )
-        return request, handlers.prepare(question, history, request.filters)
+        filters = None if completion.filters is None else completion.filters.model_dump()
+        return handlers.prepare(question, history, filters)
 
-    @router.get("/models")
+    @router.get("/models", response_model=ModelList, responses={401: {"model": OpenAIErrorJSON}})
     async def list_models() -> JSONResponse:
+        """The one model Kamerbron offers."""
         return JSONResponse(models_payload())
 
-    @router.post("/chat/completions")
-    async def chat_completions(request: Request) -> Response:
+    @router.post("/chat/completions", response_model=ChatCompletion, responses=COMPLETION_RESPONSES)
+    async def chat_completions(completion: ChatCompletionRequest, request: Request) -> Response:
+        """Answer the conversation's last user message with citations, as OpenAI's chat API does.
+
+        Sampling options are ignored; refusals are OpenAI error objects with a Dutch message.
+        """
         client = request.scope.get("state", {}).get(CLIENT_STATE_KEY, "")
         try:
-            completion, asked = prepare(await request.body())
+            asked = prepare(completion)
             answerer = handlers.require_answerer()
             if completion.stream:
-                events = _stream(answerer, asked, client)
+                events = _stream(answerer, asked, client, completion.html)
                 first = await anext(events)  # admitted, or the gate's refusal as a status code
                 return StreamingResponse(
                     _chained(first, events),
@@ -316,9 +452,9 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
         except Exception:
             log.exception("POST /v1/chat/completions failed")
             return JSONResponse(error_body(UNEXPECTED_ERROR, kind="server_error"), status_code=500)
-        return JSONResponse(completion_payload(answer))
+        return JSONResponse(completion_payload(answer, html=completion.html))
 
-    async def _stream(answerer, asked: AskRequest, client: str) -> AsyncIterator[str]:
+    async def _stream(answerer, asked: AskRequest, client: str, html: Lang | None) -> AsyncIterator[str]:
         completion_id, created = _completion_id(), int(time.time())
         async with gate.enter_async("api", client):
             yield sse(chunk_payload(completion_id, created, {"role": "assistant", "content": ""}))
@@ -338,7 +474,8 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
                 tail = closing_delta(sent, final)
                 if tail:
                     yield sse(chunk_payload(completion_id, created, {"content": tail}))
-                yield sse(chunk_payload(completion_id, created, {}, finish="stop", kamerbron=answer_payload(final)))
+                kamerbron = kamerbron_payload(final, html)
+                yield sse(chunk_payload(completion_id, created, {}, finish="stop", kamerbron=kamerbron))
             except KamerbronError as error:
                 # The 200 and some text are out already: the error goes in-band, as OpenAI sends it.
                 yield sse(error_body(public_message(error), kind="server_error"))

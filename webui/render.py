@@ -2,31 +2,24 @@
 
 Messages are single-line HTML blocks starting with ``<div``: the chatbot's Markdown renderer then
 passes them through untouched (no Markdown inside data), and its sanitizer runs on top.
+
+This module is the one source of the answer's markup: the Gradio chat shows it, and the widget
+(webui/static/widget.js) shows the same HTML, which POST /v1/chat/completions sends along when asked
+(``html``). The labels come in Dutch (the app) and English (a widget with ``lang="en"``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
 from html import escape
+from typing import Literal
 
 from kamerbron.records import Answer, Citation, Passage, QuoteCheck
+from kamerbron.text import format_date
 
-MONTHS_NL = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+Lang = Literal["nl", "en"]
 REFUSAL_FALLBACK = "Op deze vraag staat geen antwoord in de gevonden passages."
 UNKNOWN_ROLE = "onbekend"  # the parsers' value for a role they could not tell: not worth a label
 STATUS_HINT = "Publicatiestatus van het document, zoals de uitgever die vermeldt"
@@ -50,6 +43,68 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 _SPACE = re.compile(r"\s+")
 
 
+@dataclass(frozen=True)
+class Labels:
+    """The words a message puts around the data, in one language."""
+
+    sources: str
+    others: str
+    refused: str
+    closest: str
+    not_answering: str
+    source_link: str
+    status_hint: str
+    whole_passage: str
+    unknown_speaker: str
+    verified: str
+    verified_hint: str
+    quote_warnings: dict[str, str]
+    quote_by: str
+    thinking: str
+
+
+LABELS: dict[str, Labels] = {
+    "nl": Labels(
+        sources="Bronnen",
+        others="Overige gevonden passages",
+        refused="Geen antwoord gevonden",
+        closest="Dichtstbijzijnde passages (niet beantwoordend: ze geven geen antwoord op de vraag)",
+        not_answering="niet beantwoordend",
+        source_link="Officiële bron",
+        status_hint=STATUS_HINT,
+        whole_passage="Hele passage",
+        unknown_speaker="Onbekende spreker",
+        verified=QUOTE_VERIFIED,
+        verified_hint=QUOTE_VERIFIED_HINT,
+        quote_warnings=QUOTE_WARNINGS,
+        quote_by="citaat van {}",
+        thinking="Bezig met zoeken in de Kamerstukken…",
+    ),
+    "en": Labels(
+        sources="Sources",
+        others="Other passages found",
+        refused="No answer found",
+        closest="Closest passages (not answering: they do not answer the question)",
+        not_answering="not answering",
+        source_link="Official source",
+        status_hint="The document's publication status, as its publisher states it",
+        whole_passage="Whole passage",
+        unknown_speaker="Unknown speaker",
+        verified="verified verbatim",
+        verified_hint="Every quote is word for word in the passage cited",
+        quote_warnings={
+            "misattributed": "quote by another speaker",
+            "unverified": "quote not verbatim in the source",
+            "repaired": "quote corrected to the source text",
+            "paraphrase": "paraphrase, not verbatim in the source",
+        },
+        quote_by="quote by {}",
+        thinking="Searching the parliamentary papers…",
+    ),
+}
+NL = LABELS["nl"]
+
+
 def esc(text: object) -> str:
     """Escape text for HTML content and attribute values; newlines become spaces."""
     return escape(_SPACE.sub(" ", str(text or "")).strip(), quote=True)
@@ -61,13 +116,14 @@ def md_text(text: object) -> str:
     return re.sub(r"([\\`*_{}\[\]()+\-.!|~])", r"\\\1", plain)
 
 
+def shown_date(value: str, lang: Lang = "nl") -> str:
+    """'2020-05-12' -> '12 mei 2020' (or '12 May 2020'); anything unparsable is returned as it is."""
+    return format_date((value or "")[:10], english=lang == "en") or value or ""
+
+
 def format_date_nl(value: str) -> str:
     """'2020-05-12' -> '12 mei 2020'; anything unparsable is returned as it is."""
-    try:
-        day = date.fromisoformat(value[:10])
-    except (TypeError, ValueError):
-        return value or ""
-    return f"{day.day} {MONTHS_NL[day.month - 1]} {day.year}"
+    return shown_date(value)
 
 
 def safe_url(url: str) -> str:
@@ -148,7 +204,7 @@ def _pieces_html(pieces: list[tuple[str, bool]]) -> str:
     ).strip()
 
 
-def passage_html(text: str, sentences: Iterable[str] = ()) -> str:
+def passage_html(text: str, sentences: Iterable[str] = (), *, lang: Lang = "nl") -> str:
     """The passage, shortened around the sentences relied on; the whole of it behind a details element."""
     text, sentences = text or "", list(sentences)
     lo, hi = excerpt_window(text, sentences)
@@ -159,7 +215,8 @@ def passage_html(text: str, sentences: Iterable[str] = ()) -> str:
     whole = _pieces_html(highlight_spans(text, sentences))
     return (
         f'<div class="kb-passage">{excerpt}</div>'
-        f'<details class="kb-full"><summary>Hele passage</summary><div class="kb-passage">{whole}</div></details>'
+        f'<details class="kb-full"><summary>{esc(LABELS[lang].whole_passage)}</summary>'
+        f'<div class="kb-passage">{whole}</div></details>'
     )
 
 
@@ -173,8 +230,8 @@ def answer_text_html(text: str) -> str:
     return "".join(html_parts)
 
 
-def _who(speaker: str, party: str, role: str) -> str:
-    parts = [f'<span class="kb-speaker">{esc(speaker) or "Onbekende spreker"}</span>']
+def _who(speaker: str, party: str, role: str, labels: Labels) -> str:
+    parts = [f'<span class="kb-speaker">{esc(speaker) or esc(labels.unknown_speaker)}</span>']
     if party:
         parts.append(f'<span class="kb-party">{esc(party)}</span>')
     if role and role != UNKNOWN_ROLE:
@@ -182,22 +239,23 @@ def _who(speaker: str, party: str, role: str) -> str:
     return " ".join(parts)
 
 
-def _doc_line(title: str, date_value: str, url: str, status: str = "") -> str:
+def _doc_line(title: str, date_value: str, url: str, status: str = "", *, lang: Lang = "nl") -> str:
+    labels = LABELS[lang]
     parts = []
     if title:
         parts.append(f'<span class="kb-doc-title">{esc(title)}</span>')
-    shown_date = format_date_nl(date_value) if date_value else ""
+    date_text = shown_date(date_value, lang) if date_value else ""
     # titles of debate reports already end in the meeting date ("gehouden op 27 september 2018")
-    if shown_date and shown_date not in title:
-        parts.append(f'<span class="kb-date">{esc(shown_date)}</span>')
+    if date_text and date_text not in title and shown_date(date_value) not in title:
+        parts.append(f'<span class="kb-date">{esc(date_text)}</span>')
     if status:
         # Whoever cites the passage must see that it is e.g. an uncorrected report.
-        parts.append(f'<span class="kb-status" title="{esc(STATUS_HINT)}">{esc(status)}</span>')
+        parts.append(f'<span class="kb-status" title="{esc(labels.status_hint)}">{esc(status)}</span>')
     link = safe_url(url)
     if link:
         parts.append(
             f'<a class="kb-link" href="{escape(link, quote=True)}" target="_blank" '
-            f'rel="noopener noreferrer">Officiële bron</a>'
+            f'rel="noopener noreferrer">{esc(labels.source_link)}</a>'
         )
     return f'<div class="kb-card-doc">{" · ".join(parts)}</div>'
 
@@ -207,107 +265,110 @@ def _quote_kind(check: QuoteCheck) -> str:
     return "paraphrase" if check.kind == "sentence" and check.status == "unverified" else check.status
 
 
-def quote_mark(checks: Iterable[QuoteCheck]) -> str:
+def _verified(tag: str, classes: str, labels: Labels) -> str:
+    return f'<{tag} class="{classes}" title="{esc(labels.verified_hint)}">✓ {esc(labels.verified)}</{tag}>'
+
+
+def quote_mark(checks: Iterable[QuoteCheck], *, lang: Lang = "nl") -> str:
     """A source card's mark: 'letterlijk geverifieerd' when every check of it verified, else a warning
     naming the worst (who did say it, for a misattribution); '' without checks."""
-    checks = list(checks)
+    checks, labels = list(checks), LABELS[lang]
     if not checks:
         return ""
     kinds = {_quote_kind(c) for c in checks}
     if kinds == {"verified"}:
-        return f'<span class="kb-verified" title="{esc(QUOTE_VERIFIED_HINT)}">✓ {esc(QUOTE_VERIFIED)}</span>'
+        return _verified("span", "kb-verified", labels)
     worst = next(kind for kind in QUOTE_WARNINGS if kind in kinds)
-    label = QUOTE_WARNINGS[worst]
+    label = labels.quote_warnings[worst]
     if worst == "misattributed":
         speakers = list(
             dict.fromkeys(c.actual_speaker for c in checks if c.status == "misattributed" and c.actual_speaker)
         )
-        label = f"citaat van {', '.join(speakers)}" if speakers else label
+        label = labels.quote_by.format(", ".join(speakers)) if speakers else label
     return f'<span class="kb-quote-warning kb-quote-{worst}">⚠ {esc(label)}</span>'
 
 
-def quotes_html(checks: Iterable[QuoteCheck]) -> str:
+def quotes_html(checks: Iterable[QuoteCheck], *, lang: Lang = "nl") -> str:
     """The answer's quote line: 'letterlijk geverifieerd' when every check verified, else each kind of
     problem with its count (and how many did verify); '' without checks."""
-    checks = list(checks)
+    checks, labels = list(checks), LABELS[lang]
     if not checks:
         return ""
     counts: dict[str, int] = {}
     for check in checks:
         counts[_quote_kind(check)] = counts.get(_quote_kind(check), 0) + 1
     if set(counts) == {"verified"}:
-        return f'<div class="kb-quotes kb-verified" title="{esc(QUOTE_VERIFIED_HINT)}">✓ {esc(QUOTE_VERIFIED)}</div>'
-    parts = [f"{counts[kind]}× {QUOTE_WARNINGS[kind]}" for kind in QUOTE_WARNINGS if kind in counts]
+        return _verified("div", "kb-quotes kb-verified", labels)
+    parts = [f"{counts[kind]}× {labels.quote_warnings[kind]}" for kind in QUOTE_WARNINGS if kind in counts]
     if counts.get("verified"):
-        parts.append(f"{counts['verified']}× {QUOTE_VERIFIED}")
+        parts.append(f"{counts['verified']}× {labels.verified}")
     return f'<div class="kb-quotes kb-quote-warning">⚠ {esc(" · ".join(parts))}</div>'
 
 
-def citation_card(citation: Citation, checks: Iterable[QuoteCheck] = ()) -> str:
+def citation_card(citation: Citation, checks: Iterable[QuoteCheck] = (), *, lang: Lang = "nl") -> str:
     """The source card of one cited passage, with the sentence(s) relied on in <mark> and, given the
     answer's quote checks of this citation, whether its quotes are verbatim."""
-    mark = quote_mark(checks)
+    mark = quote_mark(checks, lang=lang)
     return (
         f'<div class="kb-card">'
         f'<div class="kb-card-head"><span class="kb-card-n">[{int(citation.n)}]</span> '
-        f"{_who(citation.speaker, citation.party, citation.role)}{' ' + mark if mark else ''}</div>"
-        f"{_doc_line(citation.doc_title, citation.date, citation.url, citation.status)}"
-        f"{passage_html(citation.text, citation.sentences)}"
+        f"{_who(citation.speaker, citation.party, citation.role, LABELS[lang])}{' ' + mark if mark else ''}</div>"
+        f"{_doc_line(citation.doc_title, citation.date, citation.url, citation.status, lang=lang)}"
+        f"{passage_html(citation.text, citation.sentences, lang=lang)}"
         f"</div>"
     )
 
 
-def passage_card(passage: Passage, *, badge: str = "") -> str:
+def passage_card(passage: Passage, *, badge: str = "", lang: Lang = "nl") -> str:
     """The card of a retrieved passage that the answer does not cite."""
     badge_html = f' <span class="kb-badge">{esc(badge)}</span>' if badge else ""
     return (
         f'<div class="kb-card kb-card-other">'
-        f'<div class="kb-card-head">{_who(passage.speaker, passage.party, passage.role)}{badge_html}</div>'
-        f"{_doc_line(passage.doc_title, passage.date, passage.url, passage.status)}"
-        f"{passage_html(passage.text)}"
+        f'<div class="kb-card-head">{_who(passage.speaker, passage.party, passage.role, LABELS[lang])}{badge_html}</div>'
+        f"{_doc_line(passage.doc_title, passage.date, passage.url, passage.status, lang=lang)}"
+        f"{passage_html(passage.text, lang=lang)}"
         f"</div>"
     )
 
 
-def _others(passages: list[Passage], summary: str, badge: str = "") -> str:
+def _others(passages: list[Passage], lang: Lang, badge: str = "") -> str:
     if not passages:
         return ""
-    cards = "".join(passage_card(p, badge=badge) for p in passages)
-    return f'<details class="kb-other"><summary>{esc(summary)} ({len(passages)})</summary>{cards}</details>'
+    cards = "".join(passage_card(p, badge=badge, lang=lang) for p in passages)
+    summary = f"{LABELS[lang].others} ({len(passages)})"
+    return f'<details class="kb-other"><summary>{esc(summary)}</summary>{cards}</details>'
 
 
-def answer_html(answer: Answer) -> str:
+def answer_html(answer: Answer, *, lang: Lang = "nl") -> str:
     """The whole assistant message: notice, answer, cited sources, and the rest on request."""
+    labels = LABELS[lang]
     parts = []
     if answer.notice:
         parts.append(f'<div class="kb-notice">{esc(answer.notice)}</div>')
     if answer.refused:
-        parts.append('<div class="kb-refusal-label">Geen antwoord gevonden</div>')
+        parts.append(f'<div class="kb-refusal-label">{esc(labels.refused)}</div>')
         parts.append(f'<div class="kb-answer">{answer_text_html(answer.answer or REFUSAL_FALLBACK)}</div>')
         closest = answer.retrieved[:CLOSEST_SHOWN]
         if closest:
-            parts.append(
-                '<div class="kb-sources-title">Dichtstbijzijnde passages '
-                "(niet beantwoordend: ze geven geen antwoord op de vraag)</div>"
-            )
-            parts.extend(passage_card(p, badge="niet beantwoordend") for p in closest)
-        parts.append(_others(answer.retrieved[CLOSEST_SHOWN:], "Overige gevonden passages", badge="niet beantwoordend"))
+            parts.append(f'<div class="kb-sources-title">{esc(labels.closest)}</div>')
+            parts.extend(passage_card(p, badge=labels.not_answering, lang=lang) for p in closest)
+        parts.append(_others(answer.retrieved[CLOSEST_SHOWN:], lang, badge=labels.not_answering))
         return f'<div class="kb-msg kb-refused">{"".join(parts)}</div>'
     parts.append(f'<div class="kb-answer">{answer_text_html(answer.answer)}</div>')
-    parts.append(quotes_html(answer.quotes))
+    parts.append(quotes_html(answer.quotes, lang=lang))
     if answer.citations:
-        parts.append('<div class="kb-sources-title">Bronnen</div>')
+        parts.append(f'<div class="kb-sources-title">{esc(labels.sources)}</div>')
         parts.extend(
-            citation_card(c, [q for q in answer.quotes if q.n == c.n])
+            citation_card(c, [q for q in answer.quotes if q.n == c.n], lang=lang)
             for c in sorted(answer.citations, key=lambda c: c.n)
         )
     cited = {c.chunk_id for c in answer.citations}
-    parts.append(_others([p for p in answer.retrieved if p.chunk_id not in cited], "Overige gevonden passages"))
+    parts.append(_others([p for p in answer.retrieved if p.chunk_id not in cited], lang))
     return f'<div class="kb-msg">{"".join(parts)}</div>'
 
 
 def streaming_html(text: str) -> str:
-    body = answer_text_html(text) or "<p>Bezig met zoeken in de Kamerstukken…</p>"
+    body = answer_text_html(text) or f"<p>{esc(NL.thinking)}</p>"
     return f'<div class="kb-msg"><div class="kb-answer kb-streaming">{body}</div></div>'
 
 
