@@ -58,6 +58,7 @@ DEADLINE_RE = re.compile(
             r"\b(?:voor|vóór|aan) het einde van (?:dit|het|volgend) jaar\b",
             r"\bbinnen (?:een|twee|drie|vier|zes|enkele|\d+) (?:dagen|week|weken|maand|maanden|jaar)\b",
             r"\b(?:dit|volgend) (?:jaar|najaar|voorjaar)\b|\b(?:deze|komende) (?:zomer|maand|week)\b",
+            r"\b(?:in|voor|vóór|na) het (?:najaar|voorjaar)\b|\bin de zomer\b",
             r"\bjaarlijks\b",
         )
     ),
@@ -109,6 +110,7 @@ def extract_commitments(doc: ParsedDocument, *, max_words: int | None = None) ->
                     doc_id=doc.meta.doc_id,
                     doc_title=doc.meta.title,
                     date=doc.meta.date,
+                    url=doc.meta.url,
                     chunk_id=_chunk_of(turn, text, max_words),
                 )
             )

@@ -187,8 +187,19 @@ class Commitment(BaseModel):
     doc_id: str
     doc_title: str = ""
     date: str = ""
+    url: str = Field("", description="Official source of the debate's report; empty when unknown.")
     chunk_id: str = Field(description="The chunk of the chair's turn that holds the commitment.")
-    fulfilled_by: str | None = Field(None, description="chunk_id of a later passage that fulfils it; not yet matched.")
+    fulfilled_by: str | None = Field(
+        None,
+        description="chunk_id of a later government passage that plausibly fulfils it ('mogelijk ingelost'); "
+        "None unless the evidence is clear (rag/commitments.py).",
+    )
+    fulfilled_reason: str | None = Field(
+        None, description="Why, in Dutch: 'brief van 13 november 2018 levert het plan van aanpak; ...'."
+    )
+    evidence: Citation | None = Field(
+        None, description="The passage of ``fulfilled_by``, with the sentence that delivers in ``sentences``."
+    )
 
     def to_json(self) -> dict:
         """One commitment as ``python -m rag commitments --json`` and ``GET /api/commitments`` print it."""

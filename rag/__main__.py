@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag search|ask|commitments|config``. Thin: validates arguments, calls the stages,
+"""Command line: ``python -m rag search|ask|commitments|positions|questions|config``. Thin: validates arguments, calls the stages,
 prints JSON for machines (``--json``, ``--batch``) or text for a person."""
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ingest.build import corpus_files  # noqa: E402
-from ingest.commitments import corpus_commitments  # noqa: E402
 from kamerbron.cli import run_main  # noqa: E402
 from kamerbron.errors import ArgumentInvalidError, QuestionInvalidError  # noqa: E402
 from kamerbron.fingerprint import collection_name, index_hash, settings_hash  # noqa: E402
 from kamerbron.records import Answer, Filters, validation_message  # noqa: E402
 from kamerbron.settings import Settings, load_settings  # noqa: E402
+from kamerbron.store import IndexStore  # noqa: E402
 from rag.answer import Answerer, validate_question  # noqa: E402
+from rag.commitments import CommitmentFilter, filter_commitments, load_commitments  # noqa: E402
+from rag.index import LoadedIndex  # noqa: E402
+from rag.positions import SILENT_LABEL, PositionFinder, statement_label, to_csv, to_markdown, validate_topic  # noqa: E402
+from rag.qa_pairs import OPEN_LABEL, question_answer_pairs  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 
 MAX_K = 100
@@ -145,18 +149,18 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_commitments(args, settings: Settings) -> int:
-    """The toezeggingen read out at the end of the corpus's debates, one per line."""
+    """The toezeggingen read out at the end of the corpus's debates, one per line, with what may fulfil them."""
     if args.who is not None and not args.who.strip():
         raise ArgumentInvalidError("--who takes a surname or a role, e.g. --who Harbers or --who minister")
+    flt = CommitmentFilter.parse(
+        who=args.who, doc_ids=args.doc, date_from=args.date_from, date_to=args.date_to, status=args.status
+    )
     corpus_dir = settings.paths.corpus_dir
     known = {p.stem for p in corpus_files([corpus_dir])}
     for doc in args.doc:
         if Path(doc).stem not in known:
             raise ArgumentInvalidError(f"--doc {doc}: no such document in {corpus_dir}; give a file name from there")
-    who = (args.who or "").strip().lower()
-    for c in corpus_commitments(corpus_dir, doc_ids=args.doc, max_words=settings.chunk.max_words):
-        if who and who not in (c.who or "").lower() and who not in c.role.lower():
-            continue
+    for c in filter_commitments(load_commitments(settings), flt):
         if args.json:
             print(json.dumps(c.to_json(), ensure_ascii=False))
             continue
@@ -166,6 +170,51 @@ def cmd_commitments(args, settings: Settings) -> int:
             if value
         )
         print(f"- {c.who or c.role or 'onbekend'} ({c.date}, {c.doc_id}): {c.text}{extra} ({c.chunk_id})")
+        if c.fulfilled_by:
+            print(f"    mogelijk ingelost door {c.fulfilled_by}: {c.fulfilled_reason}")
+    return 0
+
+
+def cmd_positions(args, settings: Settings) -> int:
+    """What each party said on a topic, cited; 'niets gevonden in deze stukken' for the silent ones."""
+    if args.json and args.format:
+        raise ArgumentInvalidError("--json and --format exclude each other; give one of them")
+    if args.topic is None:
+        raise ArgumentInvalidError('give a topic, e.g. python -m rag positions "taaleis"')
+    topic = validate_topic(args.topic, settings)
+    result = PositionFinder(settings=settings).find(topic)
+    if args.json:
+        for line in result.json_lines():
+            print(json.dumps(line, ensure_ascii=False))
+    elif args.format:
+        sys.stdout.write(to_csv(result) if args.format == "csv" else to_markdown(result))
+    else:
+        print(f"Standpunten over “{result.topic}”")
+        for row in result.parties:
+            if row.silent:
+                print(f"\n{row.party}: {SILENT_LABEL}")
+                continue
+            print(f"\n{row.party}:")
+            for s in row.statements:
+                print(f"  - “{' … '.join(s.sentences)}”\n    {statement_label(s)} ({s.chunk_id}) {s.url}".rstrip())
+    return 0
+
+
+def cmd_questions(args, settings: Settings) -> int:
+    """The party questions of the written consultations, each with the government answers linked to it."""
+    index = LoadedIndex(IndexStore(settings).load())
+    pairs = question_answer_pairs(index, party=args.party, section=args.section, doc=args.doc)
+    for pair in pairs:
+        if args.json:
+            print(json.dumps(pair.to_json(), ensure_ascii=False))
+            continue
+        q = pair.question
+        print(f"- {q.speaker} ({q.doc_id}, {q.section or 'zonder kop'}) [{q.chunk_id}]")
+        print(f"    vraag: {' '.join(q.text.split())[:300]}")
+        if pair.open:
+            print(f"    antwoord: {OPEN_LABEL}")
+        for a in pair.answers:
+            print(f"    antwoord ({a.speaker}) [{a.chunk_id}]: {' '.join(a.text.split())[:300]}")
     return 0
 
 
@@ -193,7 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
     commitments.add_argument(
         "--doc", action="append", default=[], help="only this document id or file name (repeatable)"
     )
+    commitments.add_argument("--from", dest="date_from", default="", help="debates from this date, YYYY-MM-DD")
+    commitments.add_argument("--to", dest="date_to", default="", help="debates up to this date, YYYY-MM-DD")
+    commitments.add_argument(
+        "--status", choices=["open", "ingelost"], default="", help="only open ones, or only possibly fulfilled ones"
+    )
     commitments.add_argument("--json", action="store_true", help="print one JSON object per line")
+    positions = sub.add_parser("positions", help="what each party said on a topic, or that it said nothing")
+    positions.add_argument("topic", nargs="?", help="the topic, e.g. taaleis or pooierverbod")
+    positions.add_argument("--json", action="store_true", help="print one JSON object per party")
+    positions.add_argument("--format", choices=["csv", "md"], help="print the table as CSV or Markdown")
+    questions = sub.add_parser("questions", help="party questions of written consultations beside their answers")
+    questions.add_argument("--doc", default="", help="only this document id or file name")
+    questions.add_argument("--party", default="", help="only this party's questions, e.g. SP")
+    questions.add_argument("--section", default="", help="only questions under a heading holding this text")
+    questions.add_argument("--json", action="store_true", help="print one JSON object per question")
     sub.add_parser("config", help="print the effective settings (secrets masked)")
     return parser
 
@@ -205,7 +268,14 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= getattr(args, "k", 1) <= MAX_K:
             raise ArgumentInvalidError(f"--k must be between 1 and {MAX_K}, got {args.k}")
         settings = load_settings()
-        commands = {"search": cmd_search, "ask": cmd_ask, "commitments": cmd_commitments, "config": cmd_config}
+        commands = {
+            "search": cmd_search,
+            "ask": cmd_ask,
+            "commitments": cmd_commitments,
+            "positions": cmd_positions,
+            "questions": cmd_questions,
+            "config": cmd_config,
+        }
         return commands[args.command](args, settings)
 
     return run_main(body)

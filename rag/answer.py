@@ -13,6 +13,7 @@ from kamerbron.errors import LLMEndpointError, QuestionInvalidError
 from kamerbron.fingerprint import index_shape, settings_hash
 from kamerbron.records import Answer, AnswerUpdate, Filters, Passage
 from kamerbron.settings import Settings
+from rag.commitment_answers import commitment_answer
 from rag.compose import ExtractiveComposer
 from rag.evidence import EvidenceFinder, default_ranker
 from rag.retrieve import Retriever
@@ -168,6 +169,13 @@ class Answerer:
         yield AnswerUpdate(text=answer.answer, final=answer)
 
     def _extractive(self, question: str, passages: list[Passage], answer: Answer) -> None:
+        # A question about toezeggingen is answered from the commitment records (rag/commitment_answers.py).
+        if (listed := commitment_answer(question, self.retriever.index, self.settings)) is not None:
+            answer.answer, answer.citations, answer.refused = listed.answer, listed.citations, listed.refused
+            cited = {p.chunk_id for p in listed.retrieved}
+            answer.retrieved = listed.retrieved + [p for p in answer.retrieved if p.chunk_id not in cited]
+            answer.backend = listed.backend
+            return
         composition = self.composer.compose(question, passages, self.retriever.last_query_vector)
         answer.answer, answer.citations = composition.text, composition.citations
         answer.refused, answer.backend = composition.refused, "extractive"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,7 +25,8 @@ from webui.api import (
     parse_history,
     validate_question,
 )
-from webui.feedback import FeedbackRateLimit, FeedbackRecord, FeedbackStore
+from webui.feedback import FeedbackRateLimit, FeedbackStore
+from webui.positions_tab import positions_link_html
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class ChatHandlers:
     ) -> None:
         self.answerer = answerer
         self.settings = settings
-        self.feedback = feedback or FeedbackStore(settings.paths.feedback_path)
+        self.feedback = feedback or FeedbackStore.from_settings(settings)
         self.gate = gate or AskGate.from_settings(settings)
         self.unavailable = unavailable
         self.feedback_limit = FeedbackRateLimit(settings.app.feedback_per_minute)
@@ -108,7 +110,14 @@ class ChatHandlers:
         request = self.prepare(question, history, filters)
         answerer = self.require_answerer()
         with self.gate.enter(channel, client):
-            return answerer.answer(request.question, history=request.history, filters=request.filters)
+            return self.answer_and_record(answerer, request, channel)
+
+    def answer_and_record(self, answerer: AnswererLike, request: AskRequest, channel: Channel) -> Answer:
+        """Answer a checked request (its slot already taken) and record the question in the feedback database."""
+        started = time.perf_counter()
+        answer = answerer.answer(request.question, history=request.history, filters=request.filters)
+        self.feedback.record_question(answer, channel=channel, latency_ms=(time.perf_counter() - started) * 1000)
+        return answer
 
     def ask_api(
         self,
@@ -160,6 +169,7 @@ class ChatHandlers:
         try:
             answerer = self.require_answerer()
             with self.gate.enter("chat", client_of(request)):
+                started = time.perf_counter()
                 for update in answerer.stream(clean, history=history, filters=filters):
                     if update.final is not None:
                         turn["answer"] = update.final
@@ -168,6 +178,9 @@ class ChatHandlers:
                     yield self.messages(turns), turns, ""
             if turn["answer"] is None:
                 raise KamerbronError("Het antwoord is onvolledig gebleven. Stel de vraag opnieuw.")
+            turn["question_id"] = self.feedback.record_question(
+                turn["answer"], channel="chat", latency_ms=(time.perf_counter() - started) * 1000
+            )
         except KamerbronError as error:
             turn["error"] = public_message(error)
         except Exception:
@@ -184,7 +197,7 @@ class ChatHandlers:
             if turn.get("error"):
                 content = render.error_html(turn["error"])
             elif turn.get("answer") is not None:
-                content = render.answer_html(turn["answer"])
+                content = render.answer_html(turn["answer"]) + positions_link_html(turn["question"])
             else:
                 content = render.streaming_html(turn.get("partial", ""))
             out.append({"role": "assistant", "content": content})
@@ -223,7 +236,9 @@ class ChatHandlers:
         turn = turns[position // 2]
         turn["rating"] = rating
         turn["rated_at"] = next(self._rating_clock)
-        self.feedback.append(FeedbackRecord.from_answer(turn["answer"], rating=rating, user=_user(request)))
+        turn["question_id"] = self.feedback.record_vote(
+            turn["answer"], question_id=turn.get("question_id"), rating=rating, user=_user(request)
+        )
         return turns, "Bedankt voor je feedback. Je kunt er hieronder nog een opmerking bij zetten."
 
     def comment(
@@ -246,8 +261,12 @@ class ChatHandlers:
             return turns, text, FEEDBACK_TOO_FAST
         rated = [t for t in answered if t.get("rated_at")]
         target = max(rated, key=lambda t: t["rated_at"]) if rated else answered[-1]
-        self.feedback.append(
-            FeedbackRecord.from_answer(target["answer"], rating=target.get("rating"), comment=text, user=_user(request))
+        target["question_id"] = self.feedback.record_vote(
+            target["answer"],
+            question_id=target.get("question_id"),
+            rating=target.get("rating"),
+            comment=text,
+            user=_user(request),
         )
         return turns, "", f"Opmerking opgeslagen bij het antwoord op: “{render.md_text(target['question'])}”."
 

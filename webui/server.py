@@ -16,13 +16,13 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
-from fastapi import FastAPI, Request  # noqa: E402
+from fastapi import APIRouter, FastAPI, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
-from ingest.commitments import corpus_commitments  # noqa: E402
 from kamerbron.errors import (  # noqa: E402
     ChromaUnreachableError,
     EmbeddingModelError,
@@ -34,26 +34,42 @@ from kamerbron.errors import (  # noqa: E402
 )
 from kamerbron.settings import Settings, load_settings  # noqa: E402
 from rag.answer import Answerer  # noqa: E402
+from rag.commitments import CommitmentFilter, CommitmentFilterInvalidError, filter_commitments  # noqa: E402
 from webui.api import (  # noqa: E402
+    NOT_JSON,
     AskGate,
     AskQueueFullError,
     AskRequestInvalidError,
     AskRequestUnprocessableError,
     answer_payload,
+    ask_problem,
     client_busy_message,
     json_problem,
     seconds_nl,
 )
+from webui.api_models import (  # noqa: E402
+    ASK_RESPONSES,
+    AnswerJSON,
+    AskRequestBody,
+    ask_body_model,
+    json_route,
+    unreadable_body,
+)
 from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHandlers, public_message  # noqa: E402
+from webui.commitments_tab import app_commitments, commitments_tab  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
 from webui.feedback import FeedbackStore  # noqa: E402
-from webui.openai_api import openai_router  # noqa: E402
+from webui.openai_api import OPENAI_PREFIX, error_response, openai_router  # noqa: E402
+from webui.positions_tab import positions_router, positions_tab  # noqa: E402
+from webui.questions_tab import questions_router, questions_tab  # noqa: E402
 from webui.render import format_date_nl  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-CORS_PATHS = frozenset({"/api/ask", "/widget.js"})
+# The widget (webui/static/widget.js) may run on another origin: it loads from /widget.js and asks through
+# the streaming /v1/chat/completions; /api/ask is the older JSON route.
+CORS_PATHS = frozenset({"/api/ask", "/v1/chat/completions", "/widget.js"})
 # Gradio's queue holds the chat's waiting questions (and the Gradio API's); per slot this many.
 GRADIO_QUEUE_PER_SLOT = 16
 GRADIO_QUEUE_MIN = 64
@@ -71,7 +87,6 @@ EXAMPLE_QUESTIONS = [
     "Wie stelde een taaltoets voor sekswerkers voor?",
     "Hoe verschilden de partijen over de registratieplicht voor prostituees?",
 ]
-API_FIELDS = frozenset({"question", "history", "filters"})
 
 
 # --- access: authentication and cross-origin rules -----------------------------------------
@@ -217,10 +232,14 @@ class AccessMiddleware:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        await JSONResponse({"error": reason}, status_code=status, headers=headers)(scope, receive, send)
+        await _refusal(scope, status, reason, headers, detail=False)(scope, receive, send)
 
 
 # --- request limits ----------------------------------------------------------------------------
+
+
+# Routes whose body is always JSON, whatever Content-Type says.
+JSON_API_PATHS = frozenset({"/api/ask", "/v1/chat/completions"})
 
 
 class RequestLimitsMiddleware:
@@ -233,7 +252,8 @@ class RequestLimitsMiddleware:
       Gradio's queue (``gradio_backlog``);
     - Gradio's own English refusals (a full queue, a malformed body) are answered in Dutch, a full
       queue with 429 and an honest Retry-After.
-    Every refusal is JSON ``{"error": ..., "detail": ...}`` (Gradio's page shows ``detail``).
+    Every refusal is JSON ``{"error": ..., "detail": ...}`` (Gradio's page shows ``detail``); under /v1
+    it is OpenAI's error object.
     """
 
     def __init__(
@@ -258,7 +278,7 @@ class RequestLimitsMiddleware:
         path, method = scope["path"], scope.get("method", "GET")
         headers = Headers(scope=scope)
         if path.rstrip("/") in UPLOAD_PATHS:
-            await _refusal(403, "Bestanden uploaden kan niet in Kamerbron.")(scope, receive, send)
+            await _refusal(scope, 403, "Bestanden uploaden kan niet in Kamerbron.")(scope, receive, send)
             return
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
@@ -271,16 +291,16 @@ class RequestLimitsMiddleware:
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if body and (path == "/api/ask" or "json" in headers.get("content-type", "")):
+        if body and (path in JSON_API_PATHS or "json" in headers.get("content-type", "")):
             problem = json_problem(body)
             if problem:
-                await _refusal(*problem)(scope, receive, send)
+                await _refusal(scope, *problem)(scope, receive, send)
                 return
         client = (scope.get("state") or {}).get(CLIENT_STATE_KEY, "")
         if method == "POST" and path.startswith(GRADIO_JOIN_PATHS) and self.gradio_backlog(client) >= self.per_client:
             wait = self.retry_after_s()
             message = client_busy_message(self.per_client, wait)
-            await _refusal(429, message, {"Retry-After": str(wait)})(scope, receive, send)
+            await _refusal(scope, 429, message, {"Retry-After": str(wait)})(scope, receive, send)
             return
         replay = _replaying(body, receive)
         if path.startswith(GRADIO_PREFIX):
@@ -290,7 +310,7 @@ class RequestLimitsMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit_kb = self.max_body_bytes // 1024
-        await _refusal(413, f"De aanvraag is te groot (maximaal {limit_kb} kB).")(scope, receive, send)
+        await _refusal(scope, 413, f"De aanvraag is te groot (maximaal {limit_kb} kB).")(scope, receive, send)
 
     def _dutch_gradio_refusals(self, send: Send) -> Send:
         """Gradio answers a full queue with 503 "Queue is full" and a bad body with a list of English errors."""
@@ -368,8 +388,15 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _refusal(status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "detail": message}, status_code=status, headers=headers)
+def _refusal(
+    scope: Scope, status: int, message: str, headers: dict | None = None, *, detail: bool = True
+) -> JSONResponse:
+    """A refusal before any route: OpenAI's error object under /v1 (what OpenAI clients read), else
+    ``{"error": message}`` with the message again as ``detail`` (what Gradio's page shows)."""
+    if scope["path"].startswith(OPENAI_PREFIX):
+        return error_response(status, message, headers=headers)
+    body = {"error": message, "detail": message} if detail else {"error": message}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def gradio_waiting_for(demo: gr.Blocks) -> Callable[[str], int]:
@@ -523,6 +550,9 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
                         )
                         date_to = gr.Textbox(label="Periode tot en met", placeholder="JJJJ-MM-DD", elem_id="kb-date-to")
                         reset = gr.Button("Filters wissen", size="sm", elem_id="kb-reset-filters")
+            positions_tab(answerer, settings)
+            questions_tab(answerer, settings)
+            commitments_tab(answerer, settings)
             with gr.Tab("Evaluatie", id="evaluatie"):
                 with gr.Row():
                     refresh = gr.Button("Vernieuwen", size="sm", scale=0, min_width=120)
@@ -648,38 +678,32 @@ def create_server(
     handlers = ChatHandlers(
         answerer,
         settings,
-        feedback=feedback or FeedbackStore(settings.paths.feedback_path),
+        feedback=feedback or FeedbackStore.from_settings(settings),
         gate=gate,
         unavailable=unavailable,
     )
     access = Access(settings)
-    app = FastAPI(title="Kamerbron", docs_url=None, redoc_url=None, openapi_url=None)
+    # /openapi.json describes the JSON APIs (POST /api/ask, /v1); no docs pages, which would load scripts from a CDN.
+    app = FastAPI(title="Kamerbron", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.handlers = handlers
 
-    @app.post("/api/ask")
-    async def api_ask(request: Request) -> JSONResponse:
-        # RequestLimitsMiddleware has checked size, depth, encoding and syntax already.
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return JSONResponse({"error": "De aanvraag is geen geldige JSON."}, status_code=400)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": 'Verwacht een object zoals {"question": "..."}.'}, status_code=400)
-        unknown = sorted(set(body) - API_FIELDS)
-        if unknown:
-            return JSONResponse(
-                {"error": f"Onbekend veld: {', '.join(unknown)}. Toegestaan: question, history, filters."},
-                status_code=400,
-            )
+    def refuse_ask(request: Request, error: RequestValidationError) -> JSONResponse:
+        # A body AskRequestBody refused: the request's own checks name the problem, in Dutch.
+        status, message = (400, NOT_JSON) if unreadable_body(error) else ask_problem(error.body, settings)
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def api_ask(body: AskRequestBody, request: Request) -> JSONResponse:
+        """Answer a question with citations: the same JSON as `python -m rag ask --json`.
+
+        Refusals carry a Dutch message for the user in `error`.
+        """
         client = request.scope.get("state", {}).get(CLIENT_STATE_KEY, "")
         try:
-            asked = handlers.prepare(body.get("question"), body.get("history"), body.get("filters"))
+            asked = handlers.prepare(body.question, body.history, body.filter_fields())
             answerer = handlers.require_answerer()
             # Waiting for a slot happens in the event loop: a long queue holds no threads.
             async with gate.enter_async("api", client):
-                answer = await run_in_threadpool(
-                    answerer.answer, asked.question, history=asked.history, filters=asked.filters
-                )
+                answer = await run_in_threadpool(handlers.answer_and_record, answerer, asked, "api")
         except KamerbronError as error:
             status = _status_for(error)
             headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, AskQueueFullError) else None
@@ -689,16 +713,42 @@ def create_server(
             return JSONResponse({"error": UNEXPECTED_ERROR}, status_code=500)
         return JSONResponse(answer_payload(answer))
 
+    # FastAPI reads the body's model from the annotation: this app's, with its limits from the settings.
+    api_ask.__annotations__["body"] = ask_body_model(settings)
+    ask_routes = APIRouter(route_class=json_route(refuse_ask))
+    ask_routes.add_api_route(
+        "/api/ask",
+        api_ask,
+        methods=["POST"],
+        response_model=AnswerJSON,
+        responses=ASK_RESPONSES,
+        summary="Ask a question",
+    )
+    app.include_router(ask_routes)
+
     @app.get("/api/commitments")
-    async def api_commitments() -> JSONResponse:
-        # The toezeggingen read out at the end of the corpus's debates, parsed from the corpus files.
+    async def api_commitments(request: Request) -> JSONResponse:
+        # The toezeggingen of the debates (?who=&doc=&from=&to=&status=open|ingelost), each with what may
+        # fulfil it; computed once per index generation (rag.commitments.load_commitments).
+        params = request.query_params
         try:
-            found = await run_in_threadpool(
-                corpus_commitments, settings.paths.corpus_dir, max_words=settings.chunk.max_words
+            flt = CommitmentFilter.parse(
+                who=params.get("who"),
+                doc_ids=params.getlist("doc"),
+                date_from=params.get("from"),
+                date_to=params.get("to"),
+                status=params.get("status"),
             )
+            found = await run_in_threadpool(app_commitments, handlers.answerer, settings)
+        except CommitmentFilterInvalidError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
         except KamerbronError as error:
             return JSONResponse({"error": public_message(error)}, status_code=_status_for(error))
-        return JSONResponse([c.to_json() for c in found])
+        return JSONResponse([c.to_json() for c in filter_commitments(found, flt)])
+
+    # GET /api/positions?topic=&format=json|csv|md and GET /api/questions?party=&section=&doc=
+    app.include_router(positions_router(handlers, status_for=_status_for))
+    app.include_router(questions_router(handlers, status_for=_status_for))
 
     @app.get("/api/health")
     async def api_health() -> JSONResponse:
