@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kamerbron.records import Citation, Passage
-from kamerbron.text import GOVERNMENT_ROLES, format_date
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, format_date
 from rag.evidence import REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
 from rag.prompts import REFUSAL_SENTENCE
 
@@ -135,11 +135,15 @@ class ExtractiveComposer:
             return Composition(
                 REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match"
             )
-        missing = self._missing_pin(q, passages, lines)
+        missing = self._missing_pin(q, passages, lines) or self._unknown_name(q)
         if missing:
             return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason=missing)
+        lines = self._questions_only(q, passages, lines)
         text, citations = self._render(lines, passages, q.english)
-        return Composition(text, citations, False, confidence, evidence)
+        # "the documents hold the question, not its answer" is a refusal of what was asked, with the
+        # question cited
+        unanswered = any(line.note == "no_answer" for line in lines)
+        return Composition(text, citations, unanswered, confidence, evidence, reason="no_answer" if unanswered else "")
 
     # ------------------------------------------------------------ kinds of answer
 
@@ -149,7 +153,7 @@ class ExtractiveComposer:
             return None
         chosen = self._select(ranked, passages)
         if q.quantity:
-            chosen = self._with_number(chosen, ranked)
+            chosen = self._with_number(chosen, ranked, q)
             if chosen is None:
                 return None
         if q.quantity or q.when:
@@ -283,18 +287,17 @@ class ExtractiveComposer:
 
     def _missing_pin(self, q: QuestionProfile, passages: list[Passage], lines: list[Line]) -> str:
         """What the question pins down (a year, a named body) that the cited passages lack; '' when
-        it is all there. A passage of unknown date cannot rule a year out."""
+        it is all there: in the text or date of a passage the answer cites (an undated passage: the
+        period its document talks about)."""
         cited = [passages[line.passage_index] for line in lines if line.sentences]
         if not cited:
             return "" if any(line.note for line in lines) else "no_evidence"
-        if q.years and not any(
-            year in p.text or p.date.startswith(year) or not p.date for year in q.years for p in cited
-        ):
+        if q.years and not any(self._in_year(p, year) for year in q.years for p in cited):
             return f"year {'/'.join(q.years)}"
         if not q.english:
             # a named body of several words ("Eerste Kamer", "Raad van State") must occur in what was
             # found; single words are left alone: inflections and compounds make them unreliable pins
-            context = " ".join(f"{p.text} {p.doc_title} {p.section}" for p in passages).lower()
+            context = " ".join(f"{p.speaker} {p.text} {p.doc_title} {p.section}" for p in cited).lower()
             for name in q.names:
                 # words of the name as written: a hyphenated compound ("Roma-gemeenschap") is one word
                 words = [w for w in name.lower().split() if len(w) > 3]
@@ -304,12 +307,54 @@ class ExtractiveComposer:
                     return f"name {name}"
         return ""
 
-    def _with_number(self, chosen: list[Sentence], ranked: list[Sentence]) -> list[Sentence] | None:
-        """A quantity question's answer holds a number: the best sentence with one joins (first)."""
-        if any(s.features["has_number"] for s in chosen):
+    def _in_year(self, p: Passage, year: str) -> bool:
+        if year in p.text:
+            return True
+        return p.date.startswith(year) if p.date else year in self.finder.document_period(p.doc_id)
+
+    def _unknown_name(self, q: QuestionProfile) -> str:
+        """A name the question pins down that no document of the corpus uses, in any inflection or
+        compound of a word it does use ("Prostituiertenschutzgesetz"): the documents are not about it.
+        Dutch questions only: an English name is expected to be missing from Dutch documents."""
+        if q.english:
+            return ""
+        vocabulary = self.finder.vocabulary()
+        for name in q.names:
+            for word in re.findall(r"[^\W\d_]{4,}", name.lower()):
+                if not _known_word(word, vocabulary):
+                    return f"unknown name {word}"
+        return ""
+
+    def _questions_only(self, q: QuestionProfile, passages: list[Passage], lines: list[Line]) -> list[Line]:
+        """When every quoted sentence only asks (a question, or a party reporting what it asks) and the
+        question is not about who asked or what was asked, the documents hold the question but not its
+        answer: say so, with the question cited."""
+        if q.who or q.about_asking or any(line.note for line in lines):
+            return lines
+        first = lines[0]
+        asked = passages[first.passage_index]
+        if (
+            not q.parties
+            and not q.compare
+            and asked.role == "fractie"
+            and _only_asks(asked, max(first.sentences, key=lambda s: s.score))
+            and self._has_no_answer(asked, passages)
+        ):
+            # the best evidence is a party's question that the documents leave unanswered
+            return [first, Line(-1, [], note="no_answer")]
+        quoted = [(passages[line.passage_index], s) for line in lines for s in line.sentences]
+        if not quoted or not all(_only_asks(p, s) for p, s in quoted):
+            return lines
+        return [first, Line(-1, [], note="no_answer")]
+
+    def _with_number(self, chosen: list[Sentence], ranked: list[Sentence], q: QuestionProfile) -> list[Sentence] | None:
+        """A quantity question's answer holds a number that is not one the question itself names (its
+        year) and that is not asked or sent elsewhere: the best such sentence joins (first)."""
+        offers = lambda s: _offers_number(s, q)  # noqa: E731
+        if any(offers(s) for s in chosen):
             return chosen
         best = ranked[0]
-        numbered = [s for s in ranked if s.features["has_number"] and _relative(s, best) >= NUMBER_SHARE]
+        numbered = [s for s in ranked if offers(s) and _relative(s, best) >= NUMBER_SHARE]
         if not numbered:
             return None
         return [numbered[0], *chosen[: self.max_sentences - 1]]
@@ -353,6 +398,59 @@ class ExtractiveComposer:
             quote = _join_quoted(line.sentences)
             out.append(f"{attribution(p, english)}: “{quote}” [{numbers[line.passage_index]}]")
         return "\n\n".join(out), citations
+
+
+_DIGITS = re.compile(r"\d[\d.,]*")
+_DAY_MONTH = re.compile(r"\b\d{1,2}\s+(?:" + "|".join(MONTHS_NL) + r")\b", re.I)
+_COUNT_WORDS = re.compile(
+    r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|\w+tig|honderd\w*|duizend\w*|miljoen|miljard"
+    r"|procent|helft|derde|kwart|halver\w*|verdubbel\w*)\b",
+    re.I,
+)
+
+
+def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
+    """Whether a sentence states an amount: a number other than a year, a day of the month or a number
+    the question names itself, in a sentence that neither asks nor refers elsewhere."""
+    if s.features["question_mark"] or s.features["refers_elsewhere"]:
+        return False
+    if not q.english and not s.features["coverage"]:
+        return False  # a number about something else (English words rarely match Dutch ones)
+    if _NO_FIGURES.search(s.text):
+        return True  # "er zijn geen cijfers bekend" answers "hoeveel" honestly
+    text = _DAY_MONTH.sub(" ", s.text)
+    asked = set(re.findall(r"\d+", q.text))
+    for match in _DIGITS.finditer(text):
+        number = match.group(0).rstrip(".,")
+        if number in asked or (len(number) == 4 and number[:2] in ("19", "20")):
+            continue
+        return True
+    return bool(_COUNT_WORDS.search(text))
+
+
+_NO_FIGURES = re.compile(
+    r"\bgeen\b[^.;]{0,40}\b(?:gegevens|cijfers|data|informatie|zicht)\b|\b(?:niet|on)bekend\b", re.I
+)
+
+
+def _only_asks(p: Passage, s: Sentence) -> bool:
+    """A sentence that asks rather than states: a question, or a party reporting what it asks."""
+    if s.features["question_mark"]:
+        return True
+    return p.role in ("fractie", "kamerlid") and bool(_ASKING.search(s.text))
+
+
+_ASKING = re.compile(r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|willen\s+(?:graag\s+)?weten|vernemen\s+graag)\b", re.I)
+
+
+def _known_word(word: str, vocabulary: frozenset[str]) -> bool:
+    """A word the corpus uses, inflected (a prefix of a corpus word) or as a compound (a corpus word of
+    five letters or more begins it)."""
+    if word in vocabulary:
+        return True
+    if any(word[:n] in vocabulary for n in range(5, len(word))):
+        return True
+    return any(v.startswith(word) for v in vocabulary)
 
 
 @dataclass

@@ -60,6 +60,7 @@ _COMPARE = re.compile(
     r"|eens|oneens)\b",
     re.I,
 )
+_WORD = re.compile(r"[^\W\d_]+")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMBER = re.compile(
     r"\d|\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd"
@@ -94,6 +95,13 @@ _PROPOSES = re.compile(
 _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'-]+(?:\s+(?:van|voor|der)\s+[A-Z][\w'-]+|\s+[A-Z][\w'-]+)*)")
 
 
+# A question about the asking itself ("welke vragen stelde de SP", "wat vroeg ...", "what did X ask"):
+# question sentences are then the evidence, not a sign that the answer is missing.
+_ABOUT_ASKING = re.compile(
+    r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|gevraagd|stelde(?:n)?|wilde(?:n)?\s+\w+\s+weten|ask(?:ed|s)?|question(?:s|ed)?)\b",
+    re.I,
+)
+
 # Capitalised words that name the parliament, the country or an office, not something a question pins down.
 GENERIC_NAMES = frozenset(
     "kamer kamerlid kamerleden tweede minister staatssecretaris nederland nederlandse dutch netherlands "
@@ -116,6 +124,7 @@ class QuestionProfile:
     parties: list[str]
     years: list[str]
     names: list[str]
+    about_asking: bool = False
 
     @classmethod
     def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
@@ -139,6 +148,7 @@ class QuestionProfile:
             parties=parties,
             years=sorted(set(_YEAR.findall(question))),
             names=names,
+            about_asking=bool(_ABOUT_ASKING.search(question)),
         )
 
 
@@ -315,9 +325,40 @@ class EvidenceFinder:
         self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
+        self._vocabulary: tuple[int, frozenset[str]] = (-1, frozenset())
+        self._periods: tuple[int, dict[str, frozenset[str]]] = (-1, {})
 
     def profile(self, question: str) -> QuestionProfile:
         return QuestionProfile.of(question, known_names=self.known_names)
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every word (lower case, letters only) of the index's documents, their speakers and titles;
+        built once per loaded index."""
+        chunks = self.index.chunks
+        if self._vocabulary[0] != id(chunks):
+            words: set[str] = set()
+            for c in chunks:
+                words.update(_WORD.findall(f"{c.text} {c.speaker} {c.doc_title} {c.section}".lower()))
+            self._vocabulary = (id(chunks), frozenset(words))
+        return self._vocabulary[1]
+
+    def document_period(self, doc_id: str) -> frozenset[str]:
+        """The years an undated document belongs to: the year its text names most, and the years on
+        either side (a written consultation of the session 2013-2014 talks mostly about 2014)."""
+        chunks = self.index.chunks
+        if self._periods[0] != id(chunks):
+            counts: dict[str, dict[int, int]] = {}
+            for c in chunks:
+                per_doc = counts.setdefault(c.doc_id, {})
+                for year in _YEAR.findall(c.text):
+                    per_doc[int(year)] = per_doc.get(int(year), 0) + 1
+            periods = {}
+            for doc, years in counts.items():
+                if years:
+                    mode = max(years, key=lambda y: (years[y], y))
+                    periods[doc] = frozenset(str(y) for y in (mode - 1, mode, mode + 1))
+            self._periods = (id(chunks), periods)
+        return self._periods[1].get(doc_id, frozenset())
 
     def query_weights(self, question: str, *, english: bool) -> dict[str, float]:
         """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as

@@ -1,0 +1,92 @@
+"""Honest refusal in the extractive answer: what the question pins down (a name, a year, an amount)
+must be in the cited evidence, and a question the documents only ask is answered with exactly that."""
+
+import pytest
+
+from ingest.chunk import chunk_document
+from kamerbron.embed import HashEmbedder
+from kamerbron.records import DocumentMeta, ParsedDocument, Turn
+from rag.answer import Answerer
+from rag.compose import _known_word
+from rag.prompts import REFUSAL_SENTENCE
+from rag.retrieve import Retriever
+from tests.fakes.index import small_chunks, write_small_index
+
+
+def _consultation(settings):
+    """An undated written consultation about 2014: one answered question, one left open."""
+    meta = DocumentMeta(
+        doc_id="so", source_file="so.txt", title="Verslag van een schriftelijk overleg", doc_type="schriftelijk_overleg"
+    )
+    turns = [
+        Turn(doc_id="so", turn_index=0, speaker="leden van de SP-fractie", party="SP", role="fractie",
+             text="De leden van de SP-fractie vragen hoeveel opvangplekken voor slachtoffers er in 2014 waren. "
+                  "Zij vragen ook wat de uitkomst is van het overleg over de voortzetting van de nachtopvang?"),
+        Turn(doc_id="so", turn_index=1, speaker="De Minister van Veiligheid en Justitie", role="minister",
+             replies_to=[0],
+             text="In 2014 waren er 120 opvangplekken voor slachtoffers beschikbaar, net als in 2013."),
+    ]  # fmt: skip
+    return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+
+
+@pytest.fixture
+def answerer(settings):
+    write_small_index(settings, small_chunks(settings) + _consultation(settings))
+    return Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+
+
+def test_a_stated_amount_answers_a_quantity_question(answerer):
+    a = answerer.answer("Hoeveel opvangplekken voor slachtoffers waren er in 2014?")
+    assert not a.refused and "120 opvangplekken" in a.answer
+
+
+def test_the_year_of_an_undated_document_comes_from_what_it_talks_about(answerer):
+    a = answerer.answer("Hoeveel opvangplekken voor slachtoffers waren er in 2022?")
+    assert a.refused and a.answer == REFUSAL_SENTENCE
+
+
+def _compose(answerer, question):
+    """The composition, with the evidence-strength refusal off: only the checks of what is pinned down."""
+    answerer.composer.refusal_threshold = 0.0
+    return answerer.composer.compose(question, answerer.retrieve(question), answerer.retriever.last_query_vector)
+
+
+def test_a_name_no_document_uses_is_refused(answerer):
+    c = _compose(answerer, "Wat regelt het Prostituiertenschutzgesetz voor opvangplekken voor slachtoffers?")
+    assert c.refused and c.reason == "unknown name prostituiertenschutzgesetz"
+
+
+def test_a_name_the_documents_use_is_not_refused(answerer):
+    c = _compose(answerer, "Wat regelt de Minister van Veiligheid voor opvangplekken voor slachtoffers?")
+    assert not c.refused
+
+
+def test_a_quantity_question_whose_evidence_states_no_amount_is_refused(answerer):
+    c = _compose(answerer, "Hoeveel nachtopvang is er voortgezet na het overleg?")
+    assert c.refused and c.reason in ("no_match", "no_answer")
+
+
+def test_a_question_only_asked_in_the_documents_is_refused_with_the_question_cited(answerer):
+    a = answerer.answer("Wat is de uitkomst van het overleg over de voortzetting van de nachtopvang?")
+    assert a.refused
+    assert "maar een antwoord van de regering erop niet" in a.answer
+    assert a.citations and a.citations[0].party == "SP"
+
+
+def test_a_question_about_the_asking_is_answered_from_the_question(answerer):
+    a = answerer.answer("Wat vroeg de SP over de voortzetting van de nachtopvang?")
+    assert not a.refused and a.citations[0].party == "SP"
+
+
+@pytest.mark.parametrize(
+    ("word", "known"),
+    [
+        ("prostituees", True),  # as written
+        ("prostituee", True),  # an inflection: a prefix of a corpus word
+        ("koolviszaak", True),  # a compound that begins with a corpus word of five letters or more
+        ("prostituiertenschutzgesetz", False),
+        ("amsterdam", False),
+    ],
+)
+def test_known_words(word, known):
+    assert _known_word(word, frozenset({"prostituees", "koolvis", "prostitutie", "pro"})) is known
