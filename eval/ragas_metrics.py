@@ -1,18 +1,26 @@
-"""ragas 0.4.3 metrics for the evaluation, offline unless a judge endpoint is configured.
+"""ragas 0.4.3 metrics for the evaluation, through its current metric API (``ragas.metrics.collections``),
+offline unless a judge endpoint is configured.
 
 Always (no LLM):
 
-- ``ragas_context_precision`` / ``ragas_context_recall``: ragas' ``NonLLMContextPrecisionWithReference``
-  and ``NonLLMContextRecall`` with the gold quotes as reference contexts. Their default string
-  distance (Levenshtein between a whole passage and a short quote) says little about whether the
-  quote is in the passage, so the distance measure is ``quote_in_text`` (1 or 0); the source file
-  is not compared here, unlike ``recall@k``.
+- ``ragas_quoted_spans``: ragas' ``QuotedSpansAlignment``, the share of the answer's quoted spans of
+  three words or more found verbatim (case and whitespace aside) in the retrieved passages. It fits
+  extractive answers, which quote; an answer without such a quote scores 1, as ragas defines it. An
+  ellipsis inside a quote marks words left out (as in ``rag/verify.py``), so each part is handed to
+  ragas as a quote of its own; otherwise it is stricter than ``rag/verify.py`` (punctuation and
+  hyphenation count). Answered items only.
+- ``ragas_context_precision`` / ``ragas_context_recall``: ragas keeps its non-LLM context precision and
+  recall only under the deprecated ``ragas.metrics`` names, so they are defined here on the collections'
+  ``BaseMetric`` with the same formulas, the gold quotes as reference contexts and ``quote_in_text`` (1 or 0)
+  as the match: precision is the average precision of the retrieved passages holding a gold quote,
+  recall the share of gold quotes held by a retrieved passage. The source file is not compared here,
+  unlike ``recall@k``.
 - ``ragas_string_presence``: ragas' ``StringPresence`` per required fact (any variant present,
   case-folded, no number normalisation), averaged over the facts; answered (not refused) items only.
-- ``ragas_string_similarity``: ``NonLLMStringSimilarity`` between the answer and the gold quotes;
-  needs ``rapidfuzz``, recorded as skipped when it is not installed.
+- ``ragas_string_similarity``: ``NonLLMStringSimilarity`` (Levenshtein) between the answer and the gold
+  quotes; needs ``rapidfuzz``, recorded as skipped when it is not installed.
 
-Only with ``settings.judge.base_url`` (OpenAI-compatible judge through ragas' LangChain wrapper):
+Only with ``settings.judge.base_url`` (an OpenAI-compatible judge, through ragas' ``llm_factory``):
 ``ragas_faithfulness``, ``ragas_answer_relevancy`` (questions embedded with the project's own
 embedder, so no embedding endpoint is needed) and ``ragas_factual_correctness`` (reference: the
 gold quotes). Without a judge they are recorded as skipped with the reason.
@@ -20,15 +28,18 @@ gold quotes). Without a judge they are recorded as skipped with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
+import re
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eval.dataset import quote_in_text
 from kamerbron.embed import build_embedder
+from rag.verify import quote_spans
 
 # ragas reads this once, on its first tracking call; it must never reach its analytics endpoint.
 os.environ["RAGAS_DO_NOT_TRACK"] = "true"
@@ -39,10 +50,13 @@ JUDGE_MAX_RETRIES = 2
 NON_LLM_METRICS = (
     "ragas_context_precision",
     "ragas_context_recall",
+    "ragas_quoted_spans",
     "ragas_string_presence",
     "ragas_string_similarity",
 )
 LLM_METRICS = ("ragas_faithfulness", "ragas_answer_relevancy", "ragas_factual_correctness")
+# An ellipsis, bare or bracketed, inside a quote.
+_ELLIPSIS_IN_QUOTE = re.compile(r"\s*\[?…\]?\s*")
 
 
 def judge_skip_reason(settings: Any) -> str | None:
@@ -60,35 +74,70 @@ def _clean(value: Any) -> float | None:
     return None if math.isnan(value) else round(value, 6)
 
 
+def quotes_split_at_ellipses(answer: str) -> str:
+    """``answer`` with each quote that leaves words out (“A … B”) written as one quote per part (“A” “B”)."""
+    out, last = [], 0
+    for start, end in quote_spans(answer):
+        out += [answer[last:start], _ELLIPSIS_IN_QUOTE.sub("” “", answer[start:end])]
+        last = end
+    return "".join(out) + answer[last:]
+
+
+def _average_precision(verdicts: list[int]) -> float:
+    """ragas' average precision over ranked 0/1 verdicts (0 when none is relevant)."""
+    hits = sum(verdicts)
+    if not hits:
+        return 0.0
+    return sum(sum(verdicts[: i + 1]) / (i + 1) for i, v in enumerate(verdicts) if v) / hits
+
+
+def _context_metrics(matcher: Callable[[str, str], bool]) -> tuple[Any, Any]:
+    """Non-LLM context precision and recall as ragas collections metrics, matching with ``matcher``."""
+    # ragas is heavy (langchain, datasets): imported only when a scorer is built
+    from ragas.metrics import MetricResult
+    from ragas.metrics.collections import BaseMetric
+
+    def held(quote: str, passages: list[str]) -> int:
+        return int(any(matcher(quote, p) for p in passages))
+
+    class QuoteContextPrecision(BaseMetric):
+        """Average precision of the retrieved contexts, a context relevant when it holds a reference quote."""
+
+        async def ascore(self, retrieved_contexts: list[str], reference_contexts: list[str]) -> MetricResult:
+            verdicts = [max(held(q, [c]) for q in reference_contexts) for c in retrieved_contexts]
+            return MetricResult(value=_average_precision(verdicts))
+
+    class QuoteContextRecall(BaseMetric):
+        """Share of the reference quotes that some retrieved context holds."""
+
+        async def ascore(self, retrieved_contexts: list[str], reference_contexts: list[str]) -> MetricResult:
+            found = [held(q, retrieved_contexts) for q in reference_contexts]
+            return MetricResult(value=sum(found) / len(found))
+
+    return (
+        QuoteContextPrecision(name="quote_context_precision"),
+        QuoteContextRecall(name="quote_context_recall"),
+    )
+
+
 def _ragas_embeddings(embedder_factory):
     """ragas embeddings over the project's embedder, built on first use (only answer relevancy needs it)."""
-    # ragas is heavy (langchain, datasets): imported only when metrics are actually computed
-    from ragas.embeddings.base import BaseRagasEmbeddings
-    from ragas.run_config import RunConfig
+    # ragas is heavy (langchain, datasets): imported only when a judge is configured
+    from ragas.embeddings import BaseRagasEmbedding
 
-    class ProjectEmbeddings(BaseRagasEmbeddings):
+    class ProjectEmbeddings(BaseRagasEmbedding):
         def __init__(self):
             super().__init__()
-            self.set_run_config(RunConfig())
             self._embedder = None
 
-        def _get(self):
+        def embed_text(self, text: str, **kwargs: Any) -> list[float]:
             if self._embedder is None:
                 self._embedder = embedder_factory()
-            return self._embedder
+            # Both sides are questions here (the asked one and those the judge derives), embedded alike.
+            return self._embedder.embed_query(text).tolist()
 
-        def embed_query(self, text: str) -> list[float]:
-            return self._get().embed_query(text).tolist()
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            # Both sides are questions here, so they are embedded alike.
-            return [self.embed_query(t) for t in texts]
-
-        async def aembed_query(self, text: str) -> list[float]:
-            return self.embed_query(text)
-
-        async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-            return self.embed_documents(texts)
+        async def aembed_text(self, text: str, **kwargs: Any) -> list[float]:
+            return self.embed_text(text)
 
     return ProjectEmbeddings()
 
@@ -105,22 +154,16 @@ class RagasScorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # ragas is heavy (langchain, datasets): loaded by the eval run only, never by the app
-            from ragas.dataset_schema import SingleTurnSample
-            from ragas.metrics._context_precision import NonLLMContextPrecisionWithReference
-            from ragas.metrics._context_recall import NonLLMContextRecall
-            from ragas.metrics._string import StringPresence
+            from ragas.metrics.collections import QuotedSpansAlignment, StringPresence
 
-        matcher = matcher or quote_in_text
-        self._sample = SingleTurnSample
         self.skipped: dict[str, str] = {}
-        containment = _quote_containment_metric(matcher)
-        self._context_precision = NonLLMContextPrecisionWithReference(distance_measure=containment)
-        self._context_recall = NonLLMContextRecall(_distance_measure=containment)
+        self._context_precision, self._context_recall = _context_metrics(matcher or quote_in_text)
+        self._quoted_spans = QuotedSpansAlignment()
         self._string_presence = StringPresence()
         self._string_similarity = None
         try:
             # optional: needs rapidfuzz, and the metric is recorded as skipped without it
-            from ragas.metrics._string import NonLLMStringSimilarity
+            from ragas.metrics.collections import NonLLMStringSimilarity
 
             self._string_similarity = NonLLMStringSimilarity()
         except ImportError as exc:
@@ -132,6 +175,12 @@ class RagasScorer:
             self.skipped.update(dict.fromkeys(LLM_METRICS, reason))
         else:
             self._judged = _judge_metrics(settings, embedder_factory)
+        # The metrics are async; one loop for all of them, so the judge's HTTP connections are reused.
+        self._loop = asyncio.new_event_loop()
+        weakref.finalize(self, self._loop.close)
+
+    def _value(self, metric: Any, **inputs: Any) -> float:
+        return self._loop.run_until_complete(metric.ascore(**inputs)).value
 
     def score(
         self,
@@ -155,90 +204,69 @@ class RagasScorer:
                 scores[name] = None
                 errors[name] = f"{type(exc).__name__}: {exc}"[:300]
 
-        sample = self._sample
+        value = self._value
+        contexts, gold_quotes = list(contexts), list(gold_quotes)
         if gold_quotes and contexts:
-            s = sample(retrieved_contexts=list(contexts), reference_contexts=list(gold_quotes))
-            run("ragas_context_precision", lambda: self._context_precision.single_turn_score(s))
-            run("ragas_context_recall", lambda: self._context_recall.single_turn_score(s))
+            both = {"retrieved_contexts": contexts, "reference_contexts": gold_quotes}
+            run("ragas_context_precision", lambda: value(self._context_precision, **both))
+            run("ragas_context_recall", lambda: value(self._context_recall, **both))
         elif gold_quotes:
             scores["ragas_context_precision"] = scores["ragas_context_recall"] = 0.0
         has_answer = bool(answer.strip()) and not refused
+        if has_answer:
+            run(
+                "ragas_quoted_spans",
+                lambda: value(
+                    self._quoted_spans, response=quotes_split_at_ellipses(answer), retrieved_contexts=contexts
+                ),
+            )
         if facts and has_answer:
             run("ragas_string_presence", lambda: self._fact_presence(answer, facts))
         if self._string_similarity is not None and gold_quotes and has_answer:
-            s = sample(reference="\n".join(gold_quotes), response=answer)
-            run("ragas_string_similarity", lambda: self._string_similarity.single_turn_score(s))
-        if has_answer and "ragas_faithfulness" in self._judged:
-            s = sample(user_input=question, response=answer, retrieved_contexts=list(contexts) or [""])
-            run("ragas_faithfulness", lambda: self._judged["ragas_faithfulness"].single_turn_score(s))
-        if has_answer and "ragas_answer_relevancy" in self._judged:
-            s = sample(user_input=question, response=answer)
-            run("ragas_answer_relevancy", lambda: self._judged["ragas_answer_relevancy"].single_turn_score(s))
-        if has_answer and gold_quotes and "ragas_factual_correctness" in self._judged:
-            s = sample(response=answer, reference="\n".join(gold_quotes))
-            run("ragas_factual_correctness", lambda: self._judged["ragas_factual_correctness"].single_turn_score(s))
+            reference = "\n".join(gold_quotes)
+            run(
+                "ragas_string_similarity",
+                lambda: value(self._string_similarity, reference=reference, response=answer),
+            )
+        judged = self._judged
+        if has_answer and "ragas_faithfulness" in judged:
+            inputs = {"user_input": question, "response": answer, "retrieved_contexts": contexts or [""]}
+            run("ragas_faithfulness", lambda: value(judged["ragas_faithfulness"], **inputs))
+        if has_answer and "ragas_answer_relevancy" in judged:
+            inputs = {"user_input": question, "response": answer}
+            run("ragas_answer_relevancy", lambda: value(judged["ragas_answer_relevancy"], **inputs))
+        if has_answer and gold_quotes and "ragas_factual_correctness" in judged:
+            inputs = {"response": answer, "reference": "\n".join(gold_quotes)}
+            run("ragas_factual_correctness", lambda: value(judged["ragas_factual_correctness"], **inputs))
         return {"scores": scores, "errors": errors}
 
     def _fact_presence(self, answer: str, facts: Sequence[Sequence[str]]) -> float:
         folded = answer.casefold()
         present = [
-            max(
-                self._string_presence.single_turn_score(self._sample(reference=v.casefold(), response=folded))
-                for v in f
-            )
+            max(self._value(self._string_presence, reference=v.casefold(), response=folded) for v in f)
             for f in facts
             if f
         ]
         return sum(present) / len(present)
 
 
-def _quote_containment_metric(matcher):
-    """A ragas single-turn metric: 1.0 when the response (a gold quote) is in the reference (a passage)."""
-    # ragas is heavy (langchain, datasets): imported only when a scorer is built
-    from ragas.metrics.base import MetricType, SingleTurnMetric
-
-    @dataclass
-    class QuoteContainment(SingleTurnMetric):
-        name: str = "quote_containment"
-        _required_columns: dict = field(default_factory=lambda: {MetricType.SINGLE_TURN: {"reference", "response"}})
-
-        def init(self, run_config) -> None:
-            pass
-
-        async def _single_turn_ascore(self, sample, callbacks) -> float:
-            return float(bool(matcher(sample.response or "", sample.reference or "")))
-
-        async def _ascore(self, row, callbacks) -> float:
-            return float(bool(matcher(row.get("response") or "", row.get("reference") or "")))
-
-    return QuoteContainment()
-
-
 def _judge_metrics(settings: Any, embedder_factory=None) -> dict[str, Any]:
-    # langchain and ragas are heavy: imported only when a judge endpoint is configured
-    from langchain_openai import ChatOpenAI
-    from ragas.llms.base import LangchainLLMWrapper
-    from ragas.metrics._answer_relevance import ResponseRelevancy
-    from ragas.metrics._factual_correctness import FactualCorrectness
-    from ragas.metrics._faithfulness import Faithfulness
-    from ragas.run_config import RunConfig
+    """The LLM-judged collections metrics, asking the judge in ``settings.judge``."""
+    # openai's async client and ragas are heavy: imported only when a judge endpoint is configured
+    from openai import AsyncOpenAI
+    from ragas.llms import llm_factory
+    from ragas.metrics.collections import AnswerRelevancy, FactualCorrectness, Faithfulness
 
     judge = settings.judge
-    chat = ChatOpenAI(
-        model=judge.model or "judge",
+    client = AsyncOpenAI(
         base_url=judge.base_url,
         # The openai client refuses an empty key; local endpoints ignore it.
         api_key=judge.api_key.get_secret_value() or "unused",
-        temperature=0,
         timeout=JUDGE_TIMEOUT_S,
         max_retries=JUDGE_MAX_RETRIES,
     )
-    run_config = RunConfig(timeout=int(JUDGE_TIMEOUT_S), max_retries=JUDGE_MAX_RETRIES, max_wait=10)
-    # Many OpenAI-compatible servers ignore `n`; ask for several completions one request at a time.
-    # The legacy single-turn metrics take only this wrapper, which ragas marks deprecated.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        llm = LangchainLLMWrapper(chat, run_config=run_config, bypass_n=True)
+    # JSON mode through instructor; answer relevancy asks for its questions one request at a time.
+    llm = llm_factory(judge.model or "judge", provider="openai", client=client, temperature=0)
     if embedder_factory is None:
 
         def embedder_factory():
@@ -246,6 +274,6 @@ def _judge_metrics(settings: Any, embedder_factory=None) -> dict[str, Any]:
 
     return {
         "ragas_faithfulness": Faithfulness(llm=llm),
-        "ragas_answer_relevancy": ResponseRelevancy(llm=llm, embeddings=_ragas_embeddings(embedder_factory)),
+        "ragas_answer_relevancy": AnswerRelevancy(llm=llm, embeddings=_ragas_embeddings(embedder_factory)),
         "ragas_factual_correctness": FactualCorrectness(llm=llm),
     }

@@ -257,19 +257,18 @@ def test_new_parser_version_reuses_vectors_of_unchanged_chunks(corpus, settings,
 KILLED_BUILD = """
 import sys, time
 from pathlib import Path
-from llama_index.vector_stores.chroma import ChromaVectorStore
+import kamerbron.store
 from ingest.build import build_index
 from kamerbron.settings import Settings
 
-original_add = ChromaVectorStore.add
+original_add = kamerbron.store.add_chunks
 
-def add_then_hang(self, nodes, **kwargs):
-    ids = original_add(self, nodes, **kwargs)  # half the new generation is written ...
+def add_then_hang(collection, chunks, vectors):
+    original_add(collection, chunks, vectors)  # half the new generation is written ...
     Path(sys.argv[2]).write_text("writing")
     time.sleep(120)                             # ... and here the process is killed
-    return ids
 
-ChromaVectorStore.add = add_then_hang
+kamerbron.store.add_chunks = add_then_hang
 build_index([Path(sys.argv[1])], Settings(), progress=False)
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -260,19 +261,54 @@ def test_ragas_context_recall_uses_the_gold_quotes(settings):
     assert scores["ragas_context_recall"] == 0.5
 
 
-def test_ragas_faithfulness_asks_the_configured_judge(settings):
-    # ragas is heavy (langchain, datasets): only this test needs its sample type directly
-    from ragas.dataset_schema import SingleTurnSample
+def _ragas_scores(settings, answer: str, contexts: list[str]) -> dict:
+    return RagasScorer(settings).score(
+        question="Wat heeft prioriteit?",
+        answer=answer,
+        refused=False,
+        contexts=contexts,
+        gold_quotes=[g["quote"] for g in GOLD],
+        facts=[["mensenhandel"]],
+    )["scores"]
 
+
+def test_ragas_context_precision_is_the_average_precision_of_passages_holding_a_gold_quote(settings):
+    contexts = [
+        "niets",
+        "De aanpak van mensenhandel heeft prioriteit.",
+        "Er komt een registratieplicht voor prostituees.",
+    ]
+    # relevant at ranks 2 and 3: (1/2 + 2/3) / 2
+    assert _ragas_scores(settings, "Zie [1].", contexts)["ragas_context_precision"] == round(7 / 12, 6)
+
+
+def test_ragas_quoted_spans_counts_the_quotes_found_verbatim_in_the_passages(settings):
+    answer = "De minister zei: „De aanpak van mensenhandel heeft prioriteit.” [1] En: „er komt geen vergunning” [2]"
+    contexts = ["De aanpak van mensenhandel heeft prioriteit.", "Er komt een registratieplicht."]
+    assert _ragas_scores(settings, answer, contexts)["ragas_quoted_spans"] == 0.5
+
+
+def test_ragas_quoted_spans_takes_the_parts_of_a_quote_around_an_ellipsis_as_quotes(settings):
+    answer = "De minister zei: “De aanpak van mensenhandel heeft prioriteit. … Er komt een registratieplicht.” [1]"
+    contexts = ["De aanpak van mensenhandel heeft prioriteit. Dat zeg ik vaker. Er komt een registratieplicht."]
+    assert _ragas_scores(settings, answer, contexts)["ragas_quoted_spans"] == 1.0
+
+
+def test_ragas_metrics_use_no_private_ragas_module():
+    source = (Path(__file__).resolve().parents[1] / "eval" / "ragas_metrics.py").read_text(encoding="utf-8")
+    assert "ragas.metrics._" not in source
+
+
+def test_ragas_faithfulness_asks_the_configured_judge(settings):
     with fake_openai_server(model="judge-x") as server:
         settings.judge.base_url, settings.judge.model = server.base_url, "judge-x"
         server.queue(json.dumps({"statements": ["Mensenhandel heeft prioriteit."]}))
         verdict = {"statement": "Mensenhandel heeft prioriteit.", "reason": "staat er", "verdict": 1}
         server.queue(json.dumps({"statements": [verdict]}))
         faithfulness = _judge_metrics(settings, embedder_factory=lambda: None)["ragas_faithfulness"]
-        sample = SingleTurnSample(
+        result = faithfulness.score(
             user_input="Wat heeft prioriteit?",
             response="Mensenhandel heeft prioriteit [1].",
             retrieved_contexts=["De aanpak van mensenhandel heeft prioriteit."],
         )
-        assert faithfulness.single_turn_score(sample) == 1.0
+        assert result.value == 1.0
