@@ -12,6 +12,7 @@ import pytest
 
 from kamerbron.embed import HashEmbedder
 from kamerbron.errors import IndexMissingError
+from kamerbron.feedback_store import FeedbackStore
 from rag.answer import Answerer
 from rag.retrieve import Retriever
 from tests.fakes.answerer import CAPACITY_QUESTION, URL_AO, FakeAnswerer, capacity_answer, refusal_answer
@@ -146,6 +147,37 @@ def test_stream_error_arrives_in_band(client, fake):
     fake.replies.append(RuntimeError("kapot"))
     with pytest.raises(openai.APIError, match="Er ging iets mis"):
         streamed(client, [{"role": "user", "content": CAPACITY_QUESTION}])
+
+
+# --- questions recorded in the feedback database ----------------------------------------------------
+
+
+def recorded(tmp_path) -> list[tuple]:
+    """(question, channel, has a latency) of every question the app under ``tmp_path`` recorded."""
+    store = FeedbackStore.from_settings(make_settings(tmp_path))
+    return [(q.question, q.channel, q.latency_ms is not None) for q in store.questions()]
+
+
+def test_completion_is_recorded(client, tmp_path):
+    ask(client)
+    assert recorded(tmp_path) == [(CAPACITY_QUESTION, "api", True)]
+
+
+def test_streamed_completion_is_recorded(client, tmp_path):
+    streamed(client, [{"role": "user", "content": CAPACITY_QUESTION}])
+    assert recorded(tmp_path) == [(CAPACITY_QUESTION, "api", True)]
+
+
+def test_recorded_stream_keeps_the_final_answer(client, tmp_path):
+    streamed(client, [{"role": "user", "content": CAPACITY_QUESTION}])
+    assert FeedbackStore.from_settings(make_settings(tmp_path)).questions()[0].answer == capacity_answer().answer
+
+
+def test_failed_stream_is_not_recorded(client, fake, tmp_path):
+    fake.replies.append(RuntimeError("kapot"))
+    with pytest.raises(openai.APIError):
+        streamed(client, [{"role": "user", "content": CAPACITY_QUESTION}])
+    assert recorded(tmp_path) == []
 
 
 # --- follow-ups ---------------------------------------------------------------------------------------
@@ -296,6 +328,38 @@ def test_unavailable_answerer_is_503(tmp_path, fake):
         with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="x", max_retries=0) as c:
             with pytest.raises(openai.InternalServerError):
                 ask(c)
+
+
+# --- FastAPI's own refusals under /v1 --------------------------------------------------------------------
+
+
+def test_wrong_method_is_an_openai_405(app_url):
+    response = httpx.get(f"{app_url}/v1/chat/completions", timeout=30)
+    assert (response.status_code, response.json()["error"]["code"], response.headers["Allow"]) == (
+        405,
+        "method_not_allowed",
+        "POST",
+    )
+
+
+def test_wrong_method_error_is_in_dutch(app_url):
+    response = httpx.post(f"{app_url}/v1/models", timeout=30)
+    assert response.json()["error"]["message"] == "POST kan niet op /v1/models; gebruik GET."
+
+
+@pytest.mark.parametrize("path", ["/v1", "/v1/", "/v1/onbekend", "/v1/models/kamerbron"])
+def test_unknown_path_is_an_openai_404(app_url, path):
+    response = httpx.get(f"{app_url}{path}", timeout=30)
+    assert (response.status_code, response.json()["error"]["type"]) == (404, "invalid_request_error")
+
+
+def test_unknown_path_reaches_the_openai_client_as_not_found(client):
+    with pytest.raises(openai.NotFoundError, match="Onbekend adres"):
+        client.get("/onbekend", cast_to=object)
+
+
+def test_unknown_path_outside_v1_keeps_its_detail(app_url):
+    assert "detail" in httpx.get(f"{app_url}/api/onbekend", timeout=30).json()
 
 
 # --- the same limits and admission as /api/ask ----------------------------------------------------------

@@ -24,6 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kamerbron.errors import KamerbronError
 from kamerbron.records import Answer, Citation
@@ -35,6 +37,8 @@ from webui.render import Lang, answer_html, format_date_nl, safe_url
 log = logging.getLogger(__name__)
 
 OPENAI_PREFIX = "/v1/"
+# Every method a request may use: the /v1 catch-all answers the ones a route does not take.
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 MODEL_ID = "kamerbron"
 # A fixed creation time: the model is the app, not a file with a date.
 MODEL_CREATED = 1_767_225_600
@@ -210,6 +214,27 @@ def error_response(
     return JSONResponse(
         error_body(message, kind=error_type(status), code=code, param=param), status_code=status, headers=headers
     )
+
+
+def is_openai_path(path: str) -> bool:
+    """Whether ``path`` is under /v1, where every refusal is OpenAI's error object."""
+    return path == OPENAI_PREFIX.rstrip("/") or path.startswith(OPENAI_PREFIX)
+
+
+def http_error_response(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's own refusals under /v1 (unknown path, wrong method) as OpenAI error objects, in Dutch."""
+    method, path = request.method, request.url.path
+    if error.status_code == 404:
+        message = (
+            f"Onbekend adres: {method} {path}. Kamerbron biedt GET {OPENAI_PREFIX}models en "
+            f"POST {OPENAI_PREFIX}chat/completions."
+        )
+        return error_response(404, message, code="unknown_url", headers=error.headers)
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        message = f"{method} kan niet op {path}" + (f"; gebruik {allowed}." if allowed else ".")
+        return error_response(405, message, code="method_not_allowed", headers=error.headers)
+    return error_response(error.status_code, str(error.detail), headers=error.headers)
 
 
 def models_payload() -> dict:
@@ -444,9 +469,7 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                 )
             async with gate.enter_async("api", client):
-                answer = await run_in_threadpool(
-                    answerer.answer, asked.question, history=asked.history, filters=asked.filters
-                )
+                answer = await run_in_threadpool(handlers.answer_and_record, answerer, asked, "api")
         except KamerbronError as error:
             return _error_response(error, status_for)
         except Exception:
@@ -458,6 +481,7 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
         completion_id, created = _completion_id(), int(time.time())
         async with gate.enter_async("api", client):
             yield sse(chunk_payload(completion_id, created, {"role": "assistant", "content": ""}))
+            started = time.perf_counter()
             updates = answerer.stream(asked.question, history=asked.history, filters=asked.filters)
             sent, final = "", None
             try:
@@ -471,6 +495,9 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
                         yield sse(chunk_payload(completion_id, created, {"content": delta}))
                 if final is None:
                     raise KamerbronError("Het antwoord is onvolledig gebleven. Stel de vraag opnieuw.")
+                # Recorded before the last chunks go out, so a client that leaves after them is still counted.
+                latency_ms = (time.perf_counter() - started) * 1000
+                await run_in_threadpool(handlers.feedback.record_question, final, channel="api", latency_ms=latency_ms)
                 tail = closing_delta(sent, final)
                 if tail:
                     yield sse(chunk_payload(completion_id, created, {"content": tail}))
@@ -488,6 +515,20 @@ def openai_router(handlers: ChatHandlers, *, status_for: Callable[[KamerbronErro
                     if close is not None:
                         close()
         yield sse("[DONE]")
+
+    known = list(router.routes)  # before the catch-all below joins them
+
+    @router.api_route("", methods=HTTP_METHODS, include_in_schema=False)
+    @router.api_route("/{rest:path}", methods=HTTP_METHODS, include_in_schema=False)
+    async def elsewhere(request: Request) -> Response:
+        # Without this, the rest of /v1 would fall through to Gradio (mounted at /) and its {"detail": ...};
+        # raised, so the app's handler words it (http_error_response).
+        allowed = sorted(
+            {m for route in known if route.matches(request.scope)[0] == Match.PARTIAL for m in route.methods}
+        )
+        if allowed:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(allowed)})
+        raise StarletteHTTPException(404)
 
     return router
 

@@ -17,10 +17,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 from fastapi import APIRouter, FastAPI, Request  # noqa: E402
+from fastapi.exception_handlers import http_exception_handler  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.datastructures import Headers, MutableHeaders  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from kamerbron.errors import (  # noqa: E402
@@ -59,7 +61,7 @@ from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHan
 from webui.commitments_tab import app_commitments, commitments_tab  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
 from webui.feedback import FeedbackStore  # noqa: E402
-from webui.openai_api import OPENAI_PREFIX, error_response, openai_router  # noqa: E402
+from webui.openai_api import error_response, http_error_response, is_openai_path, openai_router  # noqa: E402
 from webui.positions_tab import positions_router, positions_tab  # noqa: E402
 from webui.questions_tab import questions_router, questions_tab  # noqa: E402
 from webui.render import format_date_nl  # noqa: E402
@@ -393,7 +395,7 @@ def _refusal(
 ) -> JSONResponse:
     """A refusal before any route: OpenAI's error object under /v1 (what OpenAI clients read), else
     ``{"error": message}`` with the message again as ``detail`` (what Gradio's page shows)."""
-    if scope["path"].startswith(OPENAI_PREFIX):
+    if is_openai_path(scope["path"]):
         return error_response(status, message, headers=headers)
     body = {"error": message, "detail": message} if detail else {"error": message}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -686,6 +688,14 @@ def create_server(
     # /openapi.json describes the JSON APIs (POST /api/ask, /v1); no docs pages, which would load scripts from a CDN.
     app = FastAPI(title="Kamerbron", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.handlers = handlers
+
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # OpenAI clients read only OpenAI's error object, so FastAPI's own 404 and 405 under /v1 come in that shape.
+        if is_openai_path(request.scope["path"]):
+            return http_error_response(request, error)
+        return await http_exception_handler(request, error)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     def refuse_ask(request: Request, error: RequestValidationError) -> JSONResponse:
         # A body AskRequestBody refused: the request's own checks name the problem, in Dutch.
