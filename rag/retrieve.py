@@ -5,7 +5,7 @@ reranking, and linked turns brought along (question <-> answer, interruption <->
 llama-index's ``QueryFusionRetriever`` is not used for the fusion: it runs its retrievers without
 per-query metadata filters on the BM25 side and returns only fused scores, while the answer stage
 needs each passage's own dense and BM25 scores to decide whether to refuse. The Chroma side is
-written through llama-index's ``ChromaVectorStore`` and queried directly (see kamerbron/store.py and rag/index.py).
+written and queried directly (see kamerbron/store.py and rag/index.py).
 """
 
 from __future__ import annotations
