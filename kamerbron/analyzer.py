@@ -13,7 +13,7 @@ from kamerbron.text import STOPWORDS
 
 # Bump when tokenising, stopwords or stemming change: a stored BM25 index of another version is
 # rebuilt from the catalogue at load (cheap), instead of re-embedding everything.
-ANALYZER_VERSION = "5"
+ANALYZER_VERSION = "6"
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -29,7 +29,7 @@ class Analyzer:
     """
 
     MIN_COMPOUND = 7
-    MIN_LEFT, MIN_RIGHT = 4, 4
+    MIN_LEFT, MIN_RIGHT = 4, 3
     LINKS = ("", "s", "e", "en")
 
     def __init__(self, vocabulary: set[str] | None = None):
@@ -54,6 +54,21 @@ class Analyzer:
         for word, stem in zip(words, stems):
             out.append(stem)
             out.extend(self.compound_parts(word))
+        return out
+
+    def query_tokens(self, text: str) -> list[str]:
+        """Tokens of a query: a word the corpus uses stays whole, and only a compound it never writes
+        yields its parts ("taaltoets" -> taaltoet, tal, toet). Splitting a common known compound too
+        ("sekswerkers" -> sekswerker, sek, werker) would count it three times against one rare word."""
+        words = self.words(text)
+        stems = self._stem_many(words)
+        if not self.vocabulary:
+            return stems
+        out: list[str] = []
+        for word, stem in zip(words, stems):
+            out.append(stem)
+            if stem not in self.vocabulary:
+                out.extend(self.compound_parts(word))
         return out
 
     def compound_parts(self, word: str) -> list[str]:

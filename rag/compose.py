@@ -47,6 +47,11 @@ PARTY_EVIDENCE_SHARE = 0.35
 # A quantity question without a number in its best sentences takes the best sentence that holds
 # one, when that is at least this strong next to the best; otherwise the number is not there.
 NUMBER_SHARE = 0.2
+# What the government answered a party: the party's question sentence is the strongest of its
+# sentences, or a sentence ending in a question mark within this log-odds margin of it.
+QUESTION_SENTENCE_MARGIN = 1.0
+# A who-question's speaker is chosen on the summed odds of at most this many of their best sentences.
+SPEAKER_EVIDENCE_SENTENCES = 3
 _SECTION_REFERENCE = re.compile(r"\bonder\s+(\d+)(?:\s*(?:,|en)\s*(\d+))*", re.I)
 
 
@@ -151,6 +156,8 @@ class ExtractiveComposer:
         ranked = self._pinned_first(q, passages, ranked)
         if ranked is None:
             return None
+        if q.who:
+            ranked = self._speaker_first(passages, ranked)
         chosen = self._select(ranked, passages)
         if q.quantity:
             chosen = self._with_number(chosen, ranked, q)
@@ -175,7 +182,10 @@ class ExtractiveComposer:
         ]  # fmt: skip
         question_line = None
         if q.parties and asked:
-            best_q = max(asked, key=lambda s: (s.features["question_mark"], s.score))
+            # the party's strongest sentence, or a question sentence nearly as strong (the asking itself)
+            strongest = max(s.score for s in asked)
+            near = [s for s in asked if strongest - s.score <= QUESTION_SENTENCE_MARGIN]
+            best_q = max(near, key=lambda s: (s.features["question_mark"], s.score))
             question_line = Line(best_q.passage_index, [best_q])
         # prefer answers linked to the party's question turn
         if question_line is not None:
@@ -235,18 +245,21 @@ class ExtractiveComposer:
         by_party: dict[str, Sentence] = {}
         for s in members:
             by_party.setdefault(passages[s.passage_index].party, s)
+        # parties are weighed against the strongest party voice, not against a government sentence:
+        # the question asks how the parties differ
+        reference = members[0] if members else ranked[0]
         wanted = (
             q.parties
             or [
                 party
                 for party, s in sorted(by_party.items(), key=lambda kv: -kv[1].score)
-                if _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE
+                if _relative(s, reference) >= PARTY_EVIDENCE_SHARE
             ][: self.max_sentences]
         )
         lines: list[Line] = []
         for party in wanted:
             s = by_party.get(party)
-            if s is not None and _relative(s, ranked[0]) >= PARTY_EVIDENCE_SHARE:
+            if s is not None and _relative(s, reference) >= PARTY_EVIDENCE_SHARE:
                 lines.append(Line(s.passage_index, [s]))
             else:
                 lines.append(Line(-1, [], note="silent", party=party))
@@ -273,6 +286,27 @@ class ExtractiveComposer:
             chosen.append(s)
             per_passage[s.passage_index] = count + 1
         return chosen
+
+    def _speaker_first(self, passages: list[Passage], ranked: list[Sentence]) -> list[Sentence]:
+        """For a who-question, the speaker whose sentences together make the strongest evidence comes
+        first: the log of the summed odds of their best sentences (someone who returns to an idea in
+        several sentences or turns outweighs one stray sentence that happens to score a little higher)."""
+        by_speaker: dict[str, list[float]] = {}
+        for s in ranked:
+            p = passages[s.passage_index]
+            if p.role not in GOVERNMENT_ROLES and not p.procedural:
+                by_speaker.setdefault(p.speaker, []).append(s.score)
+        if not by_speaker:
+            return ranked
+        strength = {
+            who: float(np.logaddexp.reduce(sorted(scores, reverse=True)[:SPEAKER_EVIDENCE_SENTENCES]))
+            for who, scores in by_speaker.items()
+        }
+        best = max(strength, key=strength.get)
+        if strength[best] <= max(s.score for s in ranked):
+            return ranked
+        own = [s for s in ranked if passages[s.passage_index].speaker == best]
+        return own + [s for s in ranked if passages[s.passage_index].speaker != best]
 
     def _pinned_first(
         self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]
@@ -418,6 +452,9 @@ def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
         return False  # a number about something else (English words rarely match Dutch ones)
     if _NO_FIGURES.search(s.text):
         return True  # "er zijn geen cijfers bekend" answers "hoeveel" honestly
+    years = set(re.findall(r"\b(?:19|20)\d{2}\b", s.text))
+    if q.years and years and not years & set(q.years):
+        return False  # an amount for another year than the one asked
     text = _DAY_MONTH.sub(" ", s.text)
     asked = set(re.findall(r"\d+", q.text))
     for match in _DIGITS.finditer(text):

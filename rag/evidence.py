@@ -144,7 +144,9 @@ class QuestionProfile:
             when=bool(_WHEN.search(question)),
             government=government and not who,
             gov_answer=government and not who and (bool(parties) or bool(_ANSWERED.search(question))),
-            compare=(bool(_COMPARE.search(question)) and len(parties) != 1) or (len(parties) >= 2 and not government),
+            # parties compared: not "how does that model differ, according to the minister"
+            compare=(bool(_COMPARE.search(question)) and len(parties) != 1 and not (government and not parties))
+            or (len(parties) >= 2 and not government),
             parties=parties,
             years=sorted(set(_YEAR.findall(question))),
             names=names,
@@ -360,21 +362,38 @@ class EvidenceFinder:
             self._periods = (id(chunks), periods)
         return self._periods[1].get(doc_id, frozenset())
 
-    def query_weights(self, question: str, *, english: bool) -> dict[str, float]:
+    def query_weights(self, question: str, *, english: bool) -> dict[str | tuple[str, ...], float]:
         """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as
         the rarest word (the documents cannot be about it); for English only known terms count."""
-        weights: dict[str, float] = {}
-        for token in self.index.analyzer.tokens(expand_for_bm25(question)):
-            idf = self.index.idf(token)
-            weights[token] = (0.0 if english else self._max_idf) if idf is None else idf
+        analyzer = self.index.analyzer
+        weights: dict[str | tuple[str, ...], float] = {}
+        text = expand_for_bm25(question)
+        for word, stem in zip(analyzer.words(text), analyzer.stems(text)):
+            idf = self.index.idf(stem)
+            # a known word stays whole (as in BM25's query_tokens); an unseen compound counts by its parts
+            parts = analyzer.compound_parts(word) if analyzer.vocabulary and idf is None else []
+            known_parts = [(p, self.index.idf(p)) for p in parts]
+            known_parts = [(p, i) for p, i in known_parts if i is not None]
+            if idf is None and not english and len(known_parts) == 2:
+                # a compound the corpus never writes whole ("registratieplicht", "taaltoets"). Dutch
+                # compounds are headed on the right: the modifier ("registratie", "taal") counts on its
+                # own, the head ("plicht", "toets") only beside it, so "aangifteplicht" does not cover it
+                (modifier, modifier_idf), (head, head_idf) = known_parts
+                weights[modifier] = modifier_idf
+                weights[(modifier, head)] = head_idf
+                continue
+            weights[stem] = idf if idf is not None else (0.0 if english else self._max_idf)
+            for part, part_idf in known_parts:
+                weights[part] = part_idf
         return weights
 
-    def coverage(self, weights: dict[str, float], text: str) -> float:
+    def coverage(self, weights: dict[str | tuple[str, ...], float], text: str) -> float:
         total = sum(weights.values())
         if not total:
             return 0.0
         present = self._tokens(text)
-        return sum(w for t, w in weights.items() if t in present) / total
+        held = sum(w for t, w in weights.items() if (t in present if isinstance(t, str) else present.issuperset(t)))
+        return held / total
 
     def _tokens(self, text: str) -> frozenset[str]:
         """The analysed tokens of a text, cached: the same passages and sentences recur across questions."""

@@ -124,7 +124,7 @@ class LoadedIndex:
     def bm25_search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """(catalogue position, BM25 score), best first; only chunks holding a query term."""
         vocab = self._vocab
-        token_ids = [vocab[t] for t in self.analyzer.tokens(query) if t in vocab]
+        token_ids = [vocab[t] for t in self.analyzer.query_tokens(query) if t in vocab]
         if not token_ids or not len(self.chunks):
             return []
         scores = self.bm25.get_scores(token_ids)

@@ -90,3 +90,37 @@ def test_a_question_about_the_asking_is_answered_from_the_question(answerer):
 )
 def test_known_words(word, known):
     assert _known_word(word, frozenset({"prostituees", "koolvis", "prostitutie", "pro"})) is known
+
+
+def test_an_unseen_compound_is_covered_by_its_modifier_and_then_its_head(answerer):
+    """Dutch compounds are headed on the right: the modifier alone covers part of an unseen compound,
+    the head alone none of it, both all of it."""
+    finder = answerer.composer.finder
+    weights = finder.query_weights("politiecapaciteit", english=False)
+    both = finder.coverage(weights, "De politie heeft te weinig capaciteit.")
+    modifier = finder.coverage(weights, "De politie is er.")
+    head = finder.coverage(weights, "Er is te weinig capaciteit.")
+    assert both == 1.0 and 0.0 < modifier < 1.0 and head == 0.0
+
+
+def test_an_amount_stated_for_another_year_does_not_answer(answerer):
+    # 2015 falls in the period the undated consultation talks about, but its amount is for 2014 and 2013
+    c = _compose(answerer, "Hoeveel opvangplekken voor slachtoffers waren er in 2015?")
+    assert c.refused and c.reason == "no_match"
+
+
+def test_a_comparison_according_to_the_minister_is_not_a_party_comparison():
+    from rag.evidence import QuestionProfile
+
+    assert not QuestionProfile.of("En hoe verschilt dat model volgens de minister van ons beleid?").compare
+    assert QuestionProfile.of("Hoe verschilden de partijen over de taaleis?").compare
+
+
+def test_a_query_keeps_a_known_compound_whole_and_splits_an_unseen_one():
+    from kamerbron.analyzer import Analyzer
+
+    analyzer = Analyzer(vocabulary={"sekswerker", "sek", "werker", "tal", "toet", "taaleis", "eis"})
+    assert analyzer.query_tokens("sekswerkers") == ["sekswerker"]
+    assert analyzer.query_tokens("taaltoets") == ["taaltoet", "tal", "toet"]
+    assert analyzer.tokens("sekswerkers") == ["sekswerker", "sek", "werker"]  # documents keep their parts
+    assert analyzer.tokens("taaleis") == ["taaleis", "tal", "eis"]  # a three-letter head splits off
