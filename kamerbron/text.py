@@ -111,6 +111,8 @@ MONTHS_EN = (
 )  # fmt: skip
 MONTH_NUMBER = {name: i for i, name in enumerate(MONTHS_NL, start=1)}
 DUTCH_DATE_RE = r"(\d{1,2})\s+(" + "|".join(MONTHS_NL) + r")\s+(\d{4})"
+# A year of the documents' era, as a whole word ("2016", not "20161").
+YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
 def iso_date(day: str | int, month: str, year: str | int) -> str:

@@ -22,13 +22,14 @@ in English when the question is English.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kamerbron.records import Citation, Passage
-from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, format_date
-from rag.evidence import REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, YEAR_RE, format_date
+from rag.evidence import NUMBER_WORDS, REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
 from rag.prompts import REFUSAL_SENTENCE
 
 # The passage of the best sentence gives up to MAX_PER_PASSAGE of its best sentences (context
@@ -344,7 +345,7 @@ class ExtractiveComposer:
     def _in_year(self, p: Passage, year: str) -> bool:
         if year in p.text:
             return True
-        return p.date.startswith(year) if p.date else year in self.finder.document_period(p.doc_id)
+        return p.date.startswith(year) if p.date else year in self.finder.index.document_periods.get(p.doc_id, ())
 
     def _unknown_name(self, q: QuestionProfile) -> str:
         """A name the question pins down that no document of the corpus uses, in any inflection or
@@ -352,10 +353,10 @@ class ExtractiveComposer:
         Dutch questions only: an English name is expected to be missing from Dutch documents."""
         if q.english:
             return ""
-        vocabulary = self.finder.vocabulary()
+        index = self.finder.index
         for name in q.names:
             for word in re.findall(r"[^\W\d_]{4,}", name.lower()):
-                if not _known_word(word, vocabulary):
+                if not _known_word(word, index.words):
                     return f"unknown name {word}"
         return ""
 
@@ -436,11 +437,6 @@ class ExtractiveComposer:
 
 _DIGITS = re.compile(r"\d[\d.,]*")
 _DAY_MONTH = re.compile(r"\b\d{1,2}\s+(?:" + "|".join(MONTHS_NL) + r")\b", re.I)
-_COUNT_WORDS = re.compile(
-    r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|\w+tig|honderd\w*|duizend\w*|miljoen|miljard"
-    r"|procent|helft|derde|kwart|halver\w*|verdubbel\w*)\b",
-    re.I,
-)
 
 
 def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
@@ -452,7 +448,7 @@ def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
         return False  # a number about something else (English words rarely match Dutch ones)
     if _NO_FIGURES.search(s.text):
         return True  # "er zijn geen cijfers bekend" answers "hoeveel" honestly
-    years = set(re.findall(r"\b(?:19|20)\d{2}\b", s.text))
+    years = set(YEAR_RE.findall(s.text))
     if q.years and years and not years & set(q.years):
         return False  # an amount for another year than the one asked
     text = _DAY_MONTH.sub(" ", s.text)
@@ -462,7 +458,7 @@ def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
         if number in asked or (len(number) == 4 and number[:2] in ("19", "20")):
             continue
         return True
-    return bool(_COUNT_WORDS.search(text))
+    return bool(NUMBER_WORDS.search(text))
 
 
 _NO_FIGURES = re.compile(
@@ -480,14 +476,15 @@ def _only_asks(p: Passage, s: Sentence) -> bool:
 _ASKING = re.compile(r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|willen\s+(?:graag\s+)?weten|vernemen\s+graag)\b", re.I)
 
 
-def _known_word(word: str, vocabulary: frozenset[str]) -> bool:
-    """A word the corpus uses, inflected (a prefix of a corpus word) or as a compound (a corpus word of
-    five letters or more begins it)."""
-    if word in vocabulary:
-        return True
-    if any(word[:n] in vocabulary for n in range(5, len(word))):
-        return True
-    return any(v.startswith(word) for v in vocabulary)
+def _known_word(word: str, words: tuple[str, ...]) -> bool:
+    """A word the corpus uses (``words``: sorted), inflected (a prefix of a corpus word) or as a compound
+    (a corpus word of five letters or more begins it)."""
+
+    def at(w: str) -> str:
+        i = bisect_left(words, w)
+        return words[i] if i < len(words) else ""
+
+    return at(word).startswith(word) or any(at(word[:n]) == word[:n] for n in range(5, len(word)))
 
 
 @dataclass

@@ -33,6 +33,7 @@ from kamerbron.text import (
     GOVERNMENT_ROLES,
     MONTHS_NL,
     WHO_QUESTION_RE,
+    YEAR_RE,
     find_parties,
     is_english,
     split_sentences,
@@ -60,13 +61,14 @@ _COMPARE = re.compile(
     r"|eens|oneens)\b",
     re.I,
 )
-_WORD = re.compile(r"[^\W\d_]+")
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-_NUMBER = re.compile(
-    r"\d|\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|twintig|dertig|veertig|vijftig|honderd"
-    r"|duizend|miljoen|miljard|procent|helft|derde|kwart|verdubbel\w*|halvering)\b",
+# Words that state an amount, for "hoeveel" questions and the answers to them.
+NUMBER_WORDS = re.compile(
+    r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|(?:der|veer|vijf|zes|zeven|acht|negen)tien"
+    r"|(?:twin|der|veer|vijf|zes|zeven|tach|negen)tig|honderd\w*|duizend\w*|miljoen\w*|miljard\w*|procent"
+    r"|helft|derde|kwart|verdubbel\w*|halver\w*)\b",
     re.I,
 )
+_NUMBER = re.compile(r"\d|" + NUMBER_WORDS.pattern, re.I)
 _DATE = re.compile(
     r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(MONTHS_NL) + r")\b|\b(?:voor|na)\s+de\s+(?:zomer|begroting)\b", re.I
 )
@@ -98,9 +100,22 @@ _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][\w'-]+(?:\s+(?:van|voor|der)\s+[
 # A question about the asking itself ("welke vragen stelde de SP", "wat vroeg ...", "what did X ask"):
 # question sentences are then the evidence, not a sign that the answer is missing.
 _ABOUT_ASKING = re.compile(
-    r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|gevraagd|stelde(?:n)?|wilde(?:n)?\s+\w+\s+weten|ask(?:ed|s)?|question(?:s|ed)?)\b",
+    r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|gevraagd|stelde(?:n)?|wilde(?:n)?\b[^.?]{0,40}?\bweten|ask(?:ed|s)?"
+    r"|question(?:s|ed)?)\b",
     re.I,
 )
+
+# "op de vraag hoeveel ...", "asked how many ...": the number belongs to a question the documents
+# report; what is asked now is the reaction to it
+_REPORTED_QUANTITY = re.compile(
+    r"\b(?:vraag|vragen|vroeg\w*|gevraagd|weten|ask\w*)\s+(?:\w+\s+){0,3}?(?:hoeveel|how\s+(?:many|much))\b", re.I
+)
+
+# The government office a question names: the minister's words are not the state secretary's.
+_ROLE_NAMED = {
+    "staatssecretaris": re.compile(r"\b(?:staatssecretaris\w*|state\s+secretary)\b", re.I),
+    "minister": re.compile(r"\bminister(?!ie)\w*", re.I),
+}
 
 # Capitalised words that name the parliament, the country or an office, not something a question pins down.
 GENERIC_NAMES = frozenset(
@@ -125,6 +140,7 @@ class QuestionProfile:
     years: list[str]
     names: list[str]
     about_asking: bool = False
+    roles: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
@@ -140,17 +156,19 @@ class QuestionProfile:
             text=question,
             english=is_english(question),
             who=who,
-            quantity=bool(_QUANTITY.search(question)),
-            when=bool(_WHEN.search(question)),
+            # a who-question asks for a person, also when the question it reports asked for a number
+            quantity=bool(_QUANTITY.search(question)) and not who and not _REPORTED_QUANTITY.search(question),
+            when=bool(_WHEN.search(question)) and not who,
             government=government and not who,
             gov_answer=government and not who and (bool(parties) or bool(_ANSWERED.search(question))),
             # parties compared: not "how does that model differ, according to the minister"
             compare=(bool(_COMPARE.search(question)) and len(parties) != 1 and not (government and not parties))
             or (len(parties) >= 2 and not government),
             parties=parties,
-            years=sorted(set(_YEAR.findall(question))),
+            years=sorted(set(YEAR_RE.findall(question))),
             names=names,
             about_asking=bool(_ABOUT_ASKING.search(question)),
+            roles=tuple(role for role, pattern in _ROLE_NAMED.items() if pattern.search(question)),
         )
 
 
@@ -162,7 +180,7 @@ FEATURES = (
     "has_date", "want_number", "want_date", "gov_turn", "ask_gov_x_gov", "ask_gov_x_member", "who_x_member",
     "who_x_gov", "who_x_proposes", "party_match", "party_in_sentence", "surname_match", "restated",
     "refers_elsewhere", "english_x_dense", "english_x_coverage", "chair", "compare_x_member", "after_restated",
-    "relative_position",
+    "relative_position", "role_named_match", "role_named_other",
 )  # fmt: skip
 
 
@@ -327,40 +345,9 @@ class EvidenceFinder:
         self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
-        self._vocabulary: tuple[int, frozenset[str]] = (-1, frozenset())
-        self._periods: tuple[int, dict[str, frozenset[str]]] = (-1, {})
 
     def profile(self, question: str) -> QuestionProfile:
         return QuestionProfile.of(question, known_names=self.known_names)
-
-    def vocabulary(self) -> frozenset[str]:
-        """Every word (lower case, letters only) of the index's documents, their speakers and titles;
-        built once per loaded index."""
-        chunks = self.index.chunks
-        if self._vocabulary[0] != id(chunks):
-            words: set[str] = set()
-            for c in chunks:
-                words.update(_WORD.findall(f"{c.text} {c.speaker} {c.doc_title} {c.section}".lower()))
-            self._vocabulary = (id(chunks), frozenset(words))
-        return self._vocabulary[1]
-
-    def document_period(self, doc_id: str) -> frozenset[str]:
-        """The years an undated document belongs to: the year its text names most, and the years on
-        either side (a written consultation of the session 2013-2014 talks mostly about 2014)."""
-        chunks = self.index.chunks
-        if self._periods[0] != id(chunks):
-            counts: dict[str, dict[int, int]] = {}
-            for c in chunks:
-                per_doc = counts.setdefault(c.doc_id, {})
-                for year in _YEAR.findall(c.text):
-                    per_doc[int(year)] = per_doc.get(int(year), 0) + 1
-            periods = {}
-            for doc, years in counts.items():
-                if years:
-                    mode = max(years, key=lambda y: (years[y], y))
-                    periods[doc] = frozenset(str(y) for y in (mode - 1, mode, mode + 1))
-            self._periods = (id(chunks), periods)
-        return self._periods[1].get(doc_id, frozenset())
 
     def query_weights(self, question: str, *, english: bool) -> dict[str | tuple[str, ...], float]:
         """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as
@@ -493,6 +480,9 @@ def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int)
         "refers_elsewhere": float(t.refers_elsewhere),
         "chair": float(p.role == "voorzitter" or p.procedural),
         "compare_x_member": float(q.compare and member),
+        # the question names an office: a turn of that office, or of another office of the government
+        "role_named_match": float(gov and p.role in q.roles),
+        "role_named_other": float(gov and bool(q.roles) and p.role not in q.roles),
     }
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
+from functools import cached_property
 
 import numpy as np
 
 from kamerbron.errors import GenerationGoneError, KamerbronError
 from kamerbron.records import Chunk, Filters
 from kamerbron.store import IndexStore, StoredIndex, sentence_key
+from kamerbron.text import YEAR_RE
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,9 @@ DENSE_MAX_FETCH = 1000
 # How often a long-running reader looks at the pointer for a newer generation, in seconds. A look is
 # one small Chroma read; a build is served within this time (plus its loading) after it finishes.
 POINTER_CHECK_S = 5.0
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 class LoadedIndex:
@@ -158,6 +164,31 @@ class LoadedIndex:
         return float(np.log(1.0 + (n + 0.5) / 0.5))
 
     # -- catalogue
+
+    @cached_property
+    def words(self) -> tuple[str, ...]:
+        """Every word (lower case, letters only) of the documents, their speakers and titles, sorted."""
+        found: set[str] = set()
+        for c in self.chunks:
+            found.update(_LETTERS.findall(f"{c.text} {c.speaker} {c.doc_title} {c.section}".lower()))
+        return tuple(sorted(found))
+
+    @cached_property
+    def document_periods(self) -> dict[str, frozenset[str]]:
+        """Per document, the years it belongs to by what its text names: the year named most and the
+        years on either side (a written consultation of the session 2013-2014 talks mostly about 2014).
+        What an undated document's date stands in for."""
+        counts: dict[str, dict[int, int]] = {}
+        for c in self.chunks:
+            per_doc = counts.setdefault(c.doc_id, {})
+            for year in YEAR_RE.findall(c.text):
+                per_doc[int(year)] = per_doc.get(int(year), 0) + 1
+        periods = {}
+        for doc, years in counts.items():
+            if years:
+                mode = max(years, key=lambda y: (years[y], y))
+                periods[doc] = frozenset(str(y) for y in (mode - 1, mode, mode + 1))
+        return periods
 
     def sentence_vector(self, sentence: str) -> np.ndarray | None:
         """The stored vector of one passage sentence (as split by ``split_sentences``), or None."""
