@@ -200,6 +200,8 @@ class Evidence:
     profile: QuestionProfile
     passages: list[Passage]
     sentences: list[Sentence]
+    # the share of the question's (idf) weight on words no document uses: what the documents cannot be about
+    unseen_share: float = 0.0
 
     def ranked(self) -> list[Sentence]:
         return sorted(self.sentences, key=lambda s: (-s.score, s.passage_index, s.position))
@@ -212,7 +214,7 @@ class RankerMissingError(KamerbronError):
 # Item-level features of the answerability model: how strong the best evidence is.
 ANSWER_FEATURES = (
     "top_score", "second_score", "top_dense", "top_coverage", "top_passage_coverage", "best_passage_dense",
-    "best_passage_bm25", "english", "hit_confidence", "years_unseen",
+    "best_passage_bm25", "english", "hit_confidence", "years_unseen", "unseen_share",
 )  # fmt: skip
 
 
@@ -324,6 +326,7 @@ def answer_features(evidence: Evidence) -> np.ndarray:
             default=0.0,
         ),
         # a year the question names that no hit mentions or is dated in
+        "unseen_share": evidence.unseen_share,
         "years_unseen": float(
             any(not any(y in p.text or p.date.startswith(y) for p in hits) for y in evidence.profile.years)
         ),
@@ -421,7 +424,9 @@ class EvidenceFinder:
         for s in sentences:
             s.features["passage_dense"] = best_in_passage[s.passage_index]
         _add_relative_features(sentences)
-        evidence = Evidence(profile, passages, sentences)
+        total = sum(weights.values())
+        unseen = sum(w for t, w in weights.items() if isinstance(t, str) and self.index.idf(t) is None)
+        evidence = Evidence(profile, passages, sentences, unseen / total if total else 0.0)
         if self.ranker is not None and sentences:
             # a ranking score: differences between a question's sentences are log-odds of being the better one
             scores = self.ranker.sentence.linear(feature_matrix(sentences))
