@@ -45,7 +45,13 @@ class Analyzer:
         """Stems of the words only, without compound parts."""
         return self._stem_many(self.words(text))
 
-    def tokens(self, text: str) -> list[str]:
+    def tokens(self, text: str, *, whole_if_known: bool = False) -> list[str]:
+        """Stems of ``text``, a compound's followed by the stems of its two known parts.
+
+        ``whole_if_known``: a word the corpus uses stays whole, and only a compound it never writes
+        yields its parts ("taaltoets" -> taaltoet, tal, toet). For queries: splitting a common known
+        compound too ("sekswerkers" -> sekswerker, sek, werker) would count it three times against
+        one rare word."""
         words = self.words(text)
         stems = self._stem_many(words)
         if not self.vocabulary:
@@ -53,23 +59,13 @@ class Analyzer:
         out: list[str] = []
         for word, stem in zip(words, stems):
             out.append(stem)
-            out.extend(self.compound_parts(word))
+            if not (whole_if_known and stem in self.vocabulary):
+                out.extend(self.compound_parts(word))
         return out
 
     def query_tokens(self, text: str) -> list[str]:
-        """Tokens of a query: a word the corpus uses stays whole, and only a compound it never writes
-        yields its parts ("taaltoets" -> taaltoet, tal, toet). Splitting a common known compound too
-        ("sekswerkers" -> sekswerker, sek, werker) would count it three times against one rare word."""
-        words = self.words(text)
-        stems = self._stem_many(words)
-        if not self.vocabulary:
-            return stems
-        out: list[str] = []
-        for word, stem in zip(words, stems):
-            out.append(stem)
-            if stem not in self.vocabulary:
-                out.extend(self.compound_parts(word))
-        return out
+        """Tokens of a query: ``tokens`` with a word the corpus uses kept whole."""
+        return self.tokens(text, whole_if_known=True)
 
     def compound_parts(self, word: str) -> list[str]:
         """Stems of the two known parts of a compound word, or [] (cached per word)."""

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 from kamerbron.analyzer import Analyzer
 from kamerbron.records import Answer, Chunk, Citation, Commitment, Passage
 from kamerbron.settings import Settings
-from kamerbron.text import DUTCH_DATE_RE, find_parties, format_date, is_english, iso_date
-from rag.commitments import STATUS_FULFILLED, STATUS_OPEN, load_commitments, who_label
+from kamerbron.text import DUTCH_DATE_RE, YEAR_RE, find_parties, format_date, is_english, iso_date
+from rag.commitments import CACHE_SIZE, STATUS_FULFILLED, STATUS_OPEN, commitments_key, load_commitments, who_label
 from rag.compose import attribution
+from rag.index import LoadedIndex
 
 COMMITMENT_QUESTION_RE = re.compile(
     r"\btoezegging\w*|\btoegezegd\w*|\btoezeg(?:gen|t)\b|\bzeg(?:t|de|den)\b[^?.!]*\btoe\b"
@@ -36,7 +38,7 @@ _ROLES = (
     ("minister", re.compile(r"\bminister(?!-)\b|\bministers\b", re.I)),
     ("staatssecretaris", re.compile(r"\bstaatssecretaris\w*|\bstate\s+secretar\w*", re.I)),
 )
-_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_YEAR = YEAR_RE
 _LIST_QUESTION = re.compile(r"^\s*(?:en\s+)?(?:welke|which|what)\b", re.I)
 _STATUS_WORDS = (
     (STATUS_OPEN, re.compile(r"\b(?:open|openstaand\w*|nog\s+niet\s+(?:ingelost|nagekomen)|outstanding)\b", re.I)),
@@ -152,13 +154,16 @@ class _SubjectIndex:
         return self._weight[stem]
 
 
-def select_commitments(commitments: list[Commitment], q: CommitmentQuestion) -> list[Commitment]:
+def select_commitments(
+    commitments: list[Commitment], q: CommitmentQuestion, subjects: _SubjectIndex | None = None
+) -> list[Commitment]:
     """The commitments the question asks for: its who, when and status filters, then, when it names a
-    subject, those covering at least half of it and nearly as much as the best (weighted by rarity)."""
+    subject, those covering at least half of it and nearly as much as the best (weighted by rarity).
+    ``subjects``: the commitments' _SubjectIndex when one is kept; else it is made."""
     kept = [c for c in commitments if _keeps(c, q)]
     if not q.topic or not kept:
         return kept
-    subjects = _SubjectIndex(commitments)
+    subjects = subjects or _SubjectIndex(commitments)
     weights = {stem: subjects.weight(stem, commitments) for stem in q.topic}
     total = sum(weights.values())
     scores = {id(c): sum(w for stem, w in weights.items() if subjects.covers(c, stem)) / total for c in kept}
@@ -166,16 +171,44 @@ def select_commitments(commitments: list[Commitment], q: CommitmentQuestion) -> 
     return [c for c in kept if scores[id(c)] >= 0.5 and scores[id(c)] >= 0.8 * best]
 
 
-def _chunk(index, chunk_id: str) -> Chunk | None:
-    position = getattr(index, "position", None)
-    if position is not None:
-        at = position.get(chunk_id)
-        return index.chunks[at] if at is not None else None
-    return next((c for c in index.chunks if c.chunk_id == chunk_id), None)
+def _chunk(index: LoadedIndex, chunk_id: str) -> Chunk | None:
+    at = index.position.get(chunk_id)
+    return index.chunks[at] if at is not None else None
 
 
-def _government_surnames(index) -> list[str]:
+def _government_surnames(index: LoadedIndex) -> list[str]:
     return sorted({c.surname for c in index.chunks if c.surname and c.role in ("minister", "staatssecretaris")})
+
+
+@dataclass(frozen=True)
+class _Known:
+    """An index generation's commitments with what every question over them needs: the people a question
+    may name (those with commitments and the government members of the index) and the subject index."""
+
+    commitments: list[Commitment]
+    people: list[str]
+    subjects: _SubjectIndex
+
+
+# By rag.commitments.commitments_key, as load_commitments keeps the lists themselves.
+_known: dict[tuple, _Known] = {}
+_known_lock = threading.Lock()
+
+
+def _known_commitments(settings: Settings, index: LoadedIndex) -> _Known:
+    key = commitments_key(settings, index)
+    with _known_lock:
+        known = _known.get(key)
+    if known is None:
+        # load_commitments keeps only commitments whose passage the index holds
+        commitments = load_commitments(settings, index)
+        people = sorted({c.who for c in commitments if c.who} | set(_government_surnames(index)))
+        known = _Known(commitments, people, _SubjectIndex(commitments))
+        with _known_lock:
+            _known[key] = known
+            while len(_known) > CACHE_SIZE:
+                del _known[next(iter(_known))]
+    return known
 
 
 def _asked(q: CommitmentQuestion) -> str:
@@ -263,12 +296,11 @@ def commitment_answer(question: str, index, settings: Settings) -> Answer | None
     if not is_commitment_question(question):
         return None
     index = getattr(index, "current", index)
-    commitments = [c for c in load_commitments(settings, index) if _chunk(index, c.chunk_id) is not None]
-    people = sorted({c.who for c in commitments if c.who} | set(_government_surnames(index)))
-    q = parse_question(question, people)
-    chosen = select_commitments(commitments, q)
+    known = _known_commitments(settings, index)
+    q = parse_question(question, known.people)
+    chosen = select_commitments(known.commitments, q, known.subjects)
     if not chosen:
-        return _none_found(question, q, commitments)
+        return _none_found(question, q, known.commitments)
     numbers = _Numbering()
     asked = _asked(q)
     if q.english:

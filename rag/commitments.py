@@ -340,6 +340,7 @@ def _deliveries(chunks: Iterable[Chunk]) -> list[_Delivery]:
         if not chunk.date or not _is_government(chunk):
             continue
         sentences = split_sentences(chunk.text)
+        context = ""  # the passage as stems, made once, for its first delivering sentence
         for i, sentence in enumerate(sentences):
             before = sentences[i - 1] if i else ""
             after = sentences[i + 1] if i + 1 < len(sentences) else ""
@@ -354,6 +355,7 @@ def _deliveries(chunks: Iterable[Chunk]) -> list[_Delivery]:
             if _completes(after, " ".join(evidence)):
                 evidence.append(after)
             window = " ".join(evidence)
+            context = context or _stemmed(f"{chunk.text} {chunk.doc_title}")
             found.append(
                 _Delivery(
                     chunk=chunk,
@@ -362,7 +364,7 @@ def _deliveries(chunks: Iterable[Chunk]) -> list[_Delivery]:
                     performative=performative,
                     refers=REFERS_RE.search(window) is not None,
                     past=past,
-                    context=_stemmed(f"{chunk.text} {chunk.doc_title}"),
+                    context=context,
                     kinds=_kinds(window) | _kinds(sentence),  # as the delivering sentence words it, if it does
                     dates=_dates(window),
                 )
@@ -512,6 +514,8 @@ def match_fulfilments(
 
 _cache: dict[tuple, tuple[Commitment, ...]] = {}
 _cache_lock = threading.Lock()
+# Held while a list is computed, so that concurrent first requests compute it once.
+_compute_lock = threading.Lock()
 
 
 def _parsed(paths: Iterable[Path]):
@@ -544,9 +548,8 @@ def _compute(settings: Settings, index) -> tuple[Commitment, ...]:
         log.warning("commitments: %d indexed debate(s) not in %s: %s", len(missing), corpus_dir, ", ".join(missing[:5]))
     docs = _parsed(corpus_dir / name for name in debates if name not in missing)
     found = [c for doc in docs for c in extract_commitments(doc, max_words=max_words)]
-    known = {chunk.chunk_id for chunk in chunks}
     # Never a commitment whose passage the index does not hold (a corpus file changed since the build).
-    kept = [c for c in found if c.chunk_id in known]
+    kept = [c for c in found if c.chunk_id in index.position]
     if len(kept) < len(found):
         log.warning("commitments: %d left out, their passages are not in the index; rebuild it", len(found) - len(kept))
     return tuple(match_fulfilments(kept, chunks, idf=lambda stem: index.idf(stem) or index.max_idf()))
@@ -560,20 +563,30 @@ def load_commitments(settings: Settings, index=None) -> list[Commitment]:
     corpus file, cached until a corpus file changes. The records are shared: do not change them.
     """
     index = getattr(index, "current", index)  # a LiveIndex: one generation for the whole computation
-    corpus_dir = Path(settings.paths.corpus_dir)
-    if index is not None:
-        key: tuple = (str(corpus_dir), settings.chunk.max_words, index.state.generation)
-    else:
-        key = (str(corpus_dir), settings.chunk.max_words, _corpus_stamp(corpus_dir))
+    key = commitments_key(settings, index)
     with _cache_lock:
         cached = _cache.get(key)
     if cached is None:
-        cached = _compute(settings, index)
-        with _cache_lock:
-            _cache[key] = cached
-            while len(_cache) > CACHE_SIZE:
-                del _cache[next(iter(_cache))]
+        with _compute_lock:
+            with _cache_lock:
+                cached = _cache.get(key)  # computed while this request waited
+            if cached is None:
+                cached = _compute(settings, index)
+                with _cache_lock:
+                    _cache[key] = cached
+                    while len(_cache) > CACHE_SIZE:
+                        del _cache[next(iter(_cache))]
     return list(cached)
+
+
+def commitments_key(settings: Settings, index=None) -> tuple:
+    """What ``load_commitments`` caches its list by: the index generation (a LoadedIndex or LiveIndex),
+    or without one the state of the corpus files. For caches of what is derived from that list."""
+    index = getattr(index, "current", index)
+    corpus_dir = Path(settings.paths.corpus_dir)
+    if index is not None:
+        return (str(corpus_dir), settings.chunk.max_words, index.state.generation)
+    return (str(corpus_dir), settings.chunk.max_words, _corpus_stamp(corpus_dir))
 
 
 # ---------------------------------------------------------------------------- filters

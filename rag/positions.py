@@ -35,7 +35,7 @@ from kamerbron.errors import QuestionInvalidError
 from kamerbron.fingerprint import index_shape, settings_hash
 from kamerbron.records import Filters, Passage, PassageFields
 from kamerbron.settings import Settings
-from kamerbron.text import GOVERNMENT_ROLES, STOPWORDS, find_parties, format_date
+from kamerbron.text import STOPWORDS, find_parties, format_date
 from rag.answer import validate_question
 from rag.evidence import EvidenceFinder, QuestionProfile, default_ranker
 from rag.index import LoadedIndex
@@ -149,7 +149,14 @@ class _RememberedQuery:
 class PositionFinder:
     """Finds the parties' positions on topics over one retriever's index; cheap to call repeatedly."""
 
-    def __init__(self, retriever: Retriever | None = None, *, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever | None = None,
+        *,
+        settings: Settings | None = None,
+        finder: EvidenceFinder | None = None,
+    ) -> None:
+        """``finder``: an EvidenceFinder over the same index to share (the answerer's); else one is made."""
         retriever = retriever or Retriever(settings)
         self.settings = settings or retriever.settings
         # a retriever of its own over the same (live) index, whose embedder embeds a topic once
@@ -157,7 +164,7 @@ class PositionFinder:
             self.settings, index=retriever.index, embedder=_RememberedQuery(retriever), reranker=retriever.reranker
         )
         self.base = retriever
-        self._finder: EvidenceFinder | None = None
+        self._finder = finder
         self._parties: tuple[LoadedIndex | None, list[str]] = (None, [])
         self._lock = threading.Lock()
         self.settings_hash = settings_hash(self.settings)
@@ -243,7 +250,7 @@ class PositionFinder:
 
 def _speaks_for_party(p) -> bool:
     """A passage in which a party speaks for itself: not the government, not a procedural chair's turn."""
-    return bool(p.party) and p.role not in GOVERNMENT_ROLES and p.role in MEMBER_ROLES and not p.procedural
+    return bool(p.party) and p.role in MEMBER_ROLES and not p.procedural
 
 
 def positions(topic: str, *, retriever: Retriever | None = None, settings: Settings | None = None) -> Positions:

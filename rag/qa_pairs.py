@@ -88,19 +88,25 @@ def question_answer_pairs(index: LoadedIndex, *, party: str = "", section: str =
     ``doc``: a document id or file name. A filter that matches no question raises QAFilterInvalidError.
     """
     party, section, doc = (party or "").strip(), " ".join((section or "").split()), (doc or "").strip()
-    questions = sorted((c for c in index.chunks if _is_question(c)), key=lambda c: (c.doc_id, c.turn_index))
-    facets = consultation_facets(index)
+    questions, replied = [], set()
+    for c in index.chunks:
+        if _is_question(c):
+            questions.append(c)
+        elif c.doc_type == CONSULTATION and c.role in GOVERNMENT_ROLES:
+            replied.add(c.doc_id)
+    questions.sort(key=lambda c: (c.doc_id, c.turn_index))
+    asking = {c.party.lower() for c in questions}
     if doc:
         wanted = doc.removesuffix(".txt")
         questions = [c for c in questions if c.doc_id == wanted or c.source_file == doc]
         if not questions:
-            known = ", ".join(d["doc_id"] for d in facets["documents"]) or "geen"
+            known = ", ".join(d["doc_id"] for d in consultation_facets(index)["documents"]) or "geen"
             raise QAFilterInvalidError(
                 f"Document '{doc}' is geen schriftelijk overleg in de index. Schriftelijke overleggen: {known}."
             )
     if party:
-        if party.lower() not in {p.lower() for p in facets["parties"]}:
-            known = ", ".join(facets["parties"]) or "geen"
+        if party.lower() not in asking:
+            known = ", ".join(consultation_facets(index)["parties"]) or "geen"
             raise QAFilterInvalidError(
                 f"Partij '{party}' stelde geen vragen in de schriftelijke overleggen. Partijen met vragen: {known}."
             )
@@ -111,11 +117,11 @@ def question_answer_pairs(index: LoadedIndex, *, party: str = "", section: str =
         exact = [c for c in questions if heading(c) == section.lower()]
         questions = exact or [c for c in questions if section.lower() in heading(c)]
         if not questions:
+            sections = consultation_facets(index)["sections"]
             raise QAFilterInvalidError(
                 f"Geen vragen onder een kop met '{section}'. Kies een kop uit de lijst, bijvoorbeeld "
-                f"'{facets['sections'][0] if facets['sections'] else 'Inleiding'}'."
+                f"'{sections[0] if sections else 'Inleiding'}'."
             )
-    replied = {c.doc_id for c in index.chunks if c.doc_type == CONSULTATION and c.role in GOVERNMENT_ROLES}
     pairs = []
     for c in questions:
         question = _turn_passage(index, c.doc_id, c.turn_index)

@@ -27,7 +27,7 @@ from tests.fakes.settings import make_settings
 from webui.chat import UNEXPECTED_ERROR, ChatHandlers
 from webui.evalreport import render_report
 from webui.feedback import FeedbackStore
-from webui.render import _doc_line
+from webui.render import doc_line
 from webui.server import build_app, create_server
 
 # --- chat handlers ------------------------------------------------------------------------------
@@ -634,5 +634,5 @@ def test_app_builds_the_index_when_there_is_none(tmp_path):
 
 
 def test_card_does_not_repeat_a_date_the_title_already_holds():
-    line = _doc_line("Verslag van een algemeen overleg, gehouden op 27 september 2018", "2018-09-27", "")
+    line = doc_line("Verslag van een algemeen overleg, gehouden op 27 september 2018", "2018-09-27", "")
     assert line.count("27 september 2018") == 1

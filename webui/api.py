@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import re
@@ -17,11 +18,14 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from kamerbron.errors import KamerbronError, QuestionInvalidError
+from kamerbron.errors import KamerbronError, LLMEndpointError, QuestionInvalidError
 from kamerbron.records import Answer, Filters, validation_message
 from kamerbron.settings import Settings
 from rag.answer import validate_question as validate
+from rag.llm import user_reason
 from webui.api_models import AskRequestBody, ask_body_model, inline_refs
+
+log = logging.getLogger(__name__)
 
 Channel = Literal["chat", "api"]
 CHANNELS: tuple[Channel, ...] = ("chat", "api")
@@ -38,6 +42,17 @@ NOT_JSON = "De aanvraag is geen geldige JSON."
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def public_message(error: KamerbronError) -> str:
+    """What a user reads for ``error``: its own Dutch message, except for the LLM endpoint's.
+
+    An LLMEndpointError names the endpoint URL and settings, which are for the log, not for users.
+    """
+    if isinstance(error, LLMEndpointError):
+        log.warning("LLM endpoint error shown to the user as a generic message: %s", error)
+        return f"Het taalmodel gaf geen antwoord ({user_reason(error)}). Probeer het later opnieuw."
+    return str(error)
 
 
 def ask_request_schema(settings: Settings) -> dict:

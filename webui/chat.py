@@ -11,10 +11,9 @@ from typing import Any, Protocol
 
 import gradio as gr
 
-from kamerbron.errors import KamerbronError, LLMEndpointError, QuestionInvalidError
+from kamerbron.errors import KamerbronError, QuestionInvalidError
 from kamerbron.records import Answer, AnswerUpdate, Filters
 from kamerbron.settings import Settings
-from rag.llm import user_reason
 from webui import render
 from webui.api import (
     AskGate,
@@ -23,6 +22,7 @@ from webui.api import (
     make_filters,
     parse_filters,
     parse_history,
+    public_message,
     validate_question,
 )
 from webui.feedback import FeedbackRateLimit, FeedbackStore
@@ -269,17 +269,6 @@ class ChatHandlers:
             user=_user(request),
         )
         return turns, "", f"Opmerking opgeslagen bij het antwoord op: “{render.md_text(target['question'])}”."
-
-
-def public_message(error: KamerbronError) -> str:
-    """What a user reads for ``error``: its own Dutch message, except for the LLM endpoint's.
-
-    An LLMEndpointError names the endpoint URL and settings, which are for the log, not for users.
-    """
-    if isinstance(error, LLMEndpointError):
-        log.warning("LLM endpoint error shown to the user as a generic message: %s", error)
-        return f"Het taalmodel gaf geen antwoord ({user_reason(error)}). Probeer het later opnieuw."
-    return str(error)
 
 
 def client_of(request: gr.Request | None) -> str:

@@ -19,7 +19,6 @@ from rag.commitments import (
     STATUS_FULFILLED,
     STATUS_OPEN,
     CommitmentFilter,
-    CommitmentFilterInvalidError,
     filter_commitments,
     load_commitments,
     who_label,
@@ -61,21 +60,12 @@ def commitment_card(c: Commitment) -> str:
         for label, value in (("Termijn", c.deadline), ("Voorbehoud", c.qualification))
         if value
     )
-    doc = [f'<span class="kb-doc-title">{render.esc(c.doc_title or c.doc_id)}</span>']
-    shown_date = render.format_date_nl(c.date) if c.date else ""
-    if shown_date and shown_date not in c.doc_title:
-        doc.append(f'<span class="kb-date">{render.esc(shown_date)}</span>')
-    link = render.safe_url(c.url)
-    if link:
-        doc.append(
-            f'<a class="kb-link" href="{render.esc(link)}" target="_blank" rel="noopener noreferrer">Officiële bron</a>'
-        )
     parts = [
         f'<div class="kb-card kb-commitment" data-chunk="{render.esc(c.chunk_id)}" data-doc="{render.esc(c.doc_id)}">',
         f'<div class="kb-card-head"><span class="kb-speaker">{render.esc(who_label(c))}</span> {badge}</div>',
         f'<div class="kb-passage">{render.esc(c.text)}</div>',
         f'<div class="kb-card-doc kb-commitment-terms">{terms}</div>' if terms else "",
-        f'<div class="kb-card-doc">{" · ".join(doc)}</div>',
+        render.doc_line(c.doc_title or c.doc_id, c.date, c.url),
     ]
     if fulfilled and c.evidence is not None:
         parts.append(
@@ -97,10 +87,6 @@ def commitments_html(shown: list[Commitment], total: int) -> str:
     return count + "".join(commitment_card(c) for c in shown)
 
 
-def error_html(message: str) -> str:
-    return f'<div class="kb-msg kb-error"><p>{render.esc(message)}</p></div>'
-
-
 def show_commitments(
     answerer: object,
     settings: Settings,
@@ -116,13 +102,11 @@ def show_commitments(
             who=who, doc_ids=[debate] if debate else [], date_from=date_from, date_to=date_to, status=status
         )
         found = app_commitments(answerer, settings)
-    except CommitmentFilterInvalidError as error:
-        return error_html(str(error))
     except KamerbronError as error:
-        return error_html(str(error))
+        return render.error_html(str(error))
     except Exception:
         log.exception("the commitments tab failed")
-        return error_html(UNEXPECTED)
+        return render.error_html(UNEXPECTED)
     return commitments_html(filter_commitments(found, flt), len(found))
 
 

@@ -29,9 +29,16 @@ from starlette.routing import Match
 
 from kamerbron.errors import KamerbronError
 from kamerbron.records import Answer, Citation
-from webui.api import NOT_JSON, AskQueueFullError, AskRequestInvalidError, answer_payload, parse_filters
+from webui.api import (
+    NOT_JSON,
+    AskQueueFullError,
+    AskRequestInvalidError,
+    answer_payload,
+    parse_filters,
+    public_message,
+)
 from webui.api_models import AnswerJSON, AskFilters, json_route, refusal_responses, unreadable_body
-from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AskRequest, ChatHandlers, public_message
+from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AskRequest, ChatHandlers
 from webui.render import Lang, answer_html, format_date_nl, safe_url
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kamerbron.errors import ArgumentInvalidError, IndexMissingError, KamerbronError, QuestionInvalidError
+from kamerbron.errors import IndexMissingError, KamerbronError
 from kamerbron.records import Citation, PassageFields
 from kamerbron.settings import Settings
-from rag.positions import SILENT_LABEL, PositionFinder, Positions, comparison_topic, to_csv, to_markdown
+from rag.positions import (
+    SILENT_LABEL,
+    PositionFinder,
+    Positions,
+    comparison_topic,
+    statement_label,
+    to_csv,
+    to_markdown,
+)
 from rag.retrieve import Retriever
 from webui import render
+from webui.api import public_message
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,9 @@ def position_finder(answerer: object) -> PositionFinder:
         raise IndexMissingError(INDEX_MISSING)
     finder = _FINDERS.get(answerer)
     if finder is None or finder.base is not retriever:
-        finder = PositionFinder(retriever)
+        # the answerer's EvidenceFinder (rag.answer.Answerer.composer) is over the same index: share it
+        composer = getattr(answerer, "composer", None)
+        finder = PositionFinder(retriever, finder=getattr(composer, "finder", None))
         _FINDERS[answerer] = finder
     return finder
 
@@ -68,16 +79,6 @@ def position_finder(answerer: object) -> PositionFinder:
 def _citation(n: int, statement) -> Citation:
     fields = statement.model_dump(include=set(PassageFields.model_fields) | {"text", "sentences"})
     return Citation(n=n, **fields)
-
-
-def _who(statement) -> str:
-    who = statement.speaker or "Onbekende spreker"
-    if statement.role == "fractie":
-        who = who if who.lower().startswith("de ") else f"De {who}"
-    elif statement.party:
-        who = f"{who} ({statement.party})"
-    date = render.format_date_nl(statement.date) if statement.date else ""
-    return f"{who}, {date}" if date else who
 
 
 def download_links(topic: str) -> str:
@@ -119,7 +120,7 @@ def positions_html(result: Positions) -> str:
             quote_text = " … ".join(statement.sentences)
             cells.append(
                 f'<div class="kb-pos-statement">“{render.esc(quote_text)}” '
-                f'<span class="kb-pos-who">— {render.esc(_who(statement))}</span> '
+                f'<span class="kb-pos-who">— {render.esc(statement_label(statement))}</span> '
                 f'<a class="kb-pos-cite" href="#kb-pos-src-{n}" title="{render.esc(statement.chunk_id)}">[{n}]</a></div>'
             )
         rows.append(
@@ -188,9 +189,9 @@ def parameters_problem(given: Iterable[str], allowed: tuple[str, ...]) -> str:
 
 
 def error_json(error: KamerbronError, status_for: Callable[[KamerbronError], int]) -> JSONResponse:
-    """A domain error as the JSON routes answer it: a bad topic or filter is the caller's (400)."""
-    status = 400 if isinstance(error, (QuestionInvalidError, ArgumentInvalidError)) else status_for(error)
-    return JSONResponse({"error": str(error)}, status_code=status)
+    """A domain error as the JSON routes answer it: its status from ``status_for`` (the app's one mapping,
+    in which a bad topic or filter is the caller's: 400) and the message a user may read."""
+    return JSONResponse({"error": public_message(error)}, status_code=status_for(error))
 
 
 def positions_router(handlers, *, status_for: Callable[[KamerbronError], int]) -> APIRouter:

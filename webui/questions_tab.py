@@ -160,8 +160,18 @@ def questions_tab(answerer: object, settings: Settings) -> None:
         def handle(doc: str, who: str, heading: str) -> str:
             return show_questions(answerer, doc, who, heading)
 
+        def opened(doc: str, who: str, heading: str):
+            # Choices follow the index the answerer serves now; the table as filtered.
+            fresh = filter_choices(answerer)
+            return (
+                gr.Dropdown(choices=fresh["documents"]),
+                gr.Dropdown(choices=fresh["parties"]),
+                gr.Dropdown(choices=fresh["sections"]),
+                handle(doc, who, heading),
+            )
+
         filters = [document, party, section]
         # Rendered when the tab is opened and at each filter change, not with every page load.
-        tab.select(handle, filters, table, api_visibility="private", queue=False)
+        tab.select(opened, filters, [*filters, table], api_visibility="private", queue=False)
         for dropdown in filters:
             dropdown.change(handle, filters, table, api_visibility="private", queue=False)

@@ -239,7 +239,8 @@ def _who(speaker: str, party: str, role: str, labels: Labels) -> str:
     return " ".join(parts)
 
 
-def _doc_line(title: str, date_value: str, url: str, status: str = "", *, lang: Lang = "nl") -> str:
+def doc_line(title: str, date_value: str, url: str, status: str = "", *, lang: Lang = "nl") -> str:
+    """A source card's document line: title, date (unless the title ends in it), status and official link."""
     labels = LABELS[lang]
     parts = []
     if title:
@@ -313,7 +314,7 @@ def citation_card(citation: Citation, checks: Iterable[QuoteCheck] = (), *, lang
         f'<div class="kb-card">'
         f'<div class="kb-card-head"><span class="kb-card-n">[{int(citation.n)}]</span> '
         f"{_who(citation.speaker, citation.party, citation.role, LABELS[lang])}{' ' + mark if mark else ''}</div>"
-        f"{_doc_line(citation.doc_title, citation.date, citation.url, citation.status, lang=lang)}"
+        f"{doc_line(citation.doc_title, citation.date, citation.url, citation.status, lang=lang)}"
         f"{passage_html(citation.text, citation.sentences, lang=lang)}"
         f"</div>"
     )
@@ -325,7 +326,7 @@ def passage_card(passage: Passage, *, badge: str = "", lang: Lang = "nl") -> str
     return (
         f'<div class="kb-card kb-card-other">'
         f'<div class="kb-card-head">{_who(passage.speaker, passage.party, passage.role, LABELS[lang])}{badge_html}</div>'
-        f"{_doc_line(passage.doc_title, passage.date, passage.url, passage.status, lang=lang)}"
+        f"{doc_line(passage.doc_title, passage.date, passage.url, passage.status, lang=lang)}"
         f"{passage_html(passage.text, lang=lang)}"
         f"</div>"
     )

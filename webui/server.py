@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from kamerbron.errors import (  # noqa: E402
+    ArgumentInvalidError,
     ChromaUnreachableError,
     EmbeddingModelError,
     IndexDamagedError,
@@ -36,7 +37,7 @@ from kamerbron.errors import (  # noqa: E402
 )
 from kamerbron.settings import Settings, load_settings  # noqa: E402
 from rag.answer import Answerer  # noqa: E402
-from rag.commitments import CommitmentFilter, CommitmentFilterInvalidError, filter_commitments  # noqa: E402
+from rag.commitments import CommitmentFilter, filter_commitments  # noqa: E402
 from webui.api import (  # noqa: E402
     NOT_JSON,
     AskGate,
@@ -47,6 +48,7 @@ from webui.api import (  # noqa: E402
     ask_problem,
     client_busy_message,
     json_problem,
+    public_message,
     seconds_nl,
 )
 from webui.api_models import (  # noqa: E402
@@ -57,7 +59,7 @@ from webui.api_models import (  # noqa: E402
     json_route,
     unreadable_body,
 )
-from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHandlers, public_message  # noqa: E402
+from webui.chat import CLIENT_STATE_KEY, UNEXPECTED_ERROR, AnswererLike, ChatHandlers  # noqa: E402
 from webui.commitments_tab import app_commitments, commitments_tab  # noqa: E402
 from webui.evalreport import render_report  # noqa: E402
 from webui.feedback import FeedbackStore  # noqa: E402
@@ -618,7 +620,7 @@ def build_app(answerer: AnswererLike | None, settings: Settings, *, handlers: Ch
 def _status_for(error: KamerbronError) -> int:
     if isinstance(error, AskRequestUnprocessableError):
         return 422
-    if isinstance(error, (QuestionInvalidError, AskRequestInvalidError)):
+    if isinstance(error, (QuestionInvalidError, ArgumentInvalidError, AskRequestInvalidError)):
         return 400
     if isinstance(error, AskQueueFullError):
         return 429
@@ -750,8 +752,6 @@ def create_server(
                 status=params.get("status"),
             )
             found = await run_in_threadpool(app_commitments, handlers.answerer, settings)
-        except CommitmentFilterInvalidError as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
         except KamerbronError as error:
             return JSONResponse({"error": public_message(error)}, status_code=_status_for(error))
         return JSONResponse([c.to_json() for c in filter_commitments(found, flt)])
