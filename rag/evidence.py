@@ -111,6 +111,11 @@ _REPORTED_QUANTITY = re.compile(
     r"\b(?:vraag|vragen|vroeg\w*|gevraagd|weten|ask\w*)\s+(?:\w+\s+){0,3}?(?:hoeveel|how\s+(?:many|much))\b", re.I
 )
 
+_ANSWER_TO_QUESTIONS = re.compile(
+    r"\bantwoord(?:en)?\s+op\s+(?:de\s+|die\s+|deze\s+)?vra(?:ag|gen)\b|\banswers?\s+to\s+(?:the\s+|their\s+)?questions?\b",
+    re.I,
+)
+
 # The government office a question names: the minister's words are not the state secretary's.
 _ROLE_NAMED = {
     "staatssecretaris": re.compile(r"\b(?:staatssecretaris\w*|state\s+secretary)\b", re.I),
@@ -145,7 +150,8 @@ class QuestionProfile:
     @classmethod
     def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
         parties = find_parties(question)
-        government = bool(GOVERNMENT_RE.search(question))
+        # "het antwoord op de vragen van de SP": the government answers the parties' questions
+        government = bool(GOVERNMENT_RE.search(question) or _ANSWER_TO_QUESTIONS.search(question))
         who = bool(WHO_QUESTION_RE.search(question))
         names = [
             n

@@ -148,3 +148,10 @@ def test_the_office_a_question_names():
     assert QuestionProfile.of("Wat zei de staatssecretaris?").roles == ("staatssecretaris",)
     assert QuestionProfile.of("What did the minister say about the ministry?").roles == ("minister",)
     assert QuestionProfile.of("Wie stelde een taaltoets voor?").roles == ()
+
+
+def test_the_answer_to_a_partys_questions_is_the_governments():
+    from rag.evidence import QuestionProfile
+
+    q = QuestionProfile.of("Kan de bedenktijd worden verlengd, volgens het antwoord op de vragen van de SP?")
+    assert q.gov_answer and q.parties == ["SP"]
