@@ -26,6 +26,11 @@ SHORT_FOLLOW_UP_WORDS = 6
 # previous question; a longer follow-up has its own verb and keeps its own wording.
 FRAGMENT_WORDS = 3
 # "dat voorstel", "die maatregel", "that proposal": a noun that points back at the previous topic.
+# "op dat idee", "over dat voorstel", "about that proposal": a noun that points back into the conversation
+_POINTED_NOUN = re.compile(
+    r"\b(?:op|over|van|bij|met|tegen|voor|aan|to|about|on|of|with)\s+(?:dat|die|deze|dit|that|this|these|those)\s+\w{4,}",
+    re.IGNORECASE,
+)
 _DEMONSTRATIVE_NOUN = re.compile(r"\b(?:dat|die|deze|dit|that|this|these|those)\s+\w{4,}", re.IGNORECASE)
 
 _ROLE = re.compile(
@@ -146,7 +151,7 @@ def _condense_once(question: str, previous: str) -> str:
 def looks_like_follow_up(question: str) -> bool:
     """True for questions that lean on the conversation: 'en de VVD?', 'wat zei hij daarover?'."""
     words = question.split()
-    if _FOLLOW_UP_START.match(question) or _ANAPHOR.search(question):
+    if _FOLLOW_UP_START.match(question) or _ANAPHOR.search(question) or _POINTED_NOUN.search(question):
         return True
     if not _topic_words(question):
         return True

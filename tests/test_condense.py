@@ -170,3 +170,13 @@ def test_llm_prompt_cuts_long_earlier_questions():
     llm = QueuedChatLLM("Wat zei de VVD over de pooierboete?")
     condense_question("En de VVD?", [(HUGE_QUESTION, "Antwoord.")], llm)
     assert len(llm.calls[0][0]["content"]) < 5000
+
+
+def test_a_noun_pointing_back_makes_a_follow_up():
+    history = [("Wat stelde GroenLinks voor om sekswerkers met problemen bij banken te helpen?", "…")]
+    condensed = condense_heuristic("Hoe reageerde de staatssecretaris op dat idee?", history)
+    assert "banken" in condensed and "staatssecretaris" in condensed
+
+
+def test_a_that_clause_is_not_a_pointing_noun():
+    assert not looks_like_follow_up("Vindt de PvdA dat mensensmokkel en mensenhandel te scheiden zijn?")
