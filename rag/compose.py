@@ -161,7 +161,7 @@ class ExtractiveComposer:
             ranked = self._speaker_first(passages, ranked)
         chosen = self._select(ranked, passages)
         if q.quantity:
-            chosen = self._with_number(chosen, ranked, q)
+            chosen = self._with_number(chosen, ranked, q, passages)
             if chosen is None:
                 return None
         if q.quantity or q.when:
@@ -382,10 +382,36 @@ class ExtractiveComposer:
             return lines
         return [first, Line(-1, [], note="no_answer")]
 
-    def _with_number(self, chosen: list[Sentence], ranked: list[Sentence], q: QuestionProfile) -> list[Sentence] | None:
+    def _counted(self, q: QuestionProfile) -> frozenset[str]:
+        """The analysed tokens of what a Dutch quantity question counts ("hoeveel extra arbeidsinspecteurs"
+        -> arbeidsinspecteur and its head inspecteur; money counts in euros); empty when it names nothing."""
+        match = None if q.english else _COUNTED.search(q.text)
+        if match is None:
+            return frozenset()
+        noun = match.group(1).lower().split("-")[-1]
+        if noun in _MONEY:
+            return _MONEY
+        analyzer = self.finder.index.analyzer
+        tokens = analyzer.tokens(noun)
+        return frozenset(tokens[:1] + tokens[-1:])  # the word and, for a compound, its head
+
+    def _mentions(self, p: Passage, counted: frozenset[str]) -> bool:
+        """Whether a passage speaks of what is counted (the amount's sentence may name it only nearby)."""
+        if "procent" in counted and "%" in p.text:
+            return True
+        # a compound ends in its head: "researchcapaciteit" speaks of capaciteit
+        return any(token.endswith(c) for token in self.finder.tokens(p.text) for c in counted)
+
+    def _with_number(
+        self, chosen: list[Sentence], ranked: list[Sentence], q: QuestionProfile, passages: list[Passage]
+    ) -> list[Sentence] | None:
         """A quantity question's answer holds a number that is not one the question itself names (its
         year) and that is not asked or sent elsewhere: the best such sentence joins (first)."""
-        offers = lambda s: _offers_number(s, q)  # noqa: E731
+        counted = self._counted(q)
+
+        def offers(s: Sentence) -> bool:
+            return _offers_number(s, q) and (not counted or self._mentions(passages[s.passage_index], counted))
+
         if any(offers(s) for s in chosen):
             return chosen
         best = ranked[0]
@@ -461,6 +487,10 @@ def _offers_number(s: Sentence, q: QuestionProfile) -> bool:
     return bool(NUMBER_WORDS.search(text))
 
 
+# What a "hoeveel" question counts: the first noun after it, past inflected adjectives ("extra",
+# "gemelde", "minderjarige"). ("Wat meldde X over het aantal ..." asks what was said, not for a count.)
+_COUNTED = re.compile(r"\bhoeveel\s+(?:(?:extra|meer|minder|nieuwe|\w+e)\s+){0,2}([^\W\d_][\w-]{3,})", re.I)
+_MONEY = frozenset({"geld", "euro", "miljoen", "miljard", "middel", "middelen", "budget", "bedrag"})
 _NO_FIGURES = re.compile(
     r"\bgeen\b[^.;]{0,40}\b(?:gegevens|cijfers|data|informatie|zicht)\b|\b(?:niet|on)bekend\b", re.I
 )

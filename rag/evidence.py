@@ -387,11 +387,11 @@ class EvidenceFinder:
         total = sum(weights.values())
         if not total:
             return 0.0
-        present = self._tokens(text)
+        present = self.tokens(text)
         held = sum(w for t, w in weights.items() if (t in present if isinstance(t, str) else present.issuperset(t)))
         return held / total
 
-    def _tokens(self, text: str) -> frozenset[str]:
+    def tokens(self, text: str) -> frozenset[str]:
         """The analysed tokens of a text, cached: the same passages and sentences recur across questions."""
         tokens = self._token_cache.get(text)
         if tokens is None:

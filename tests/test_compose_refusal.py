@@ -155,3 +155,18 @@ def test_the_answer_to_a_partys_questions_is_the_governments():
 
     q = QuestionProfile.of("Kan de bedenktijd worden verlengd, volgens het antwoord op de vragen van de SP?")
     assert q.gov_answer and q.parties == ["SP"]
+
+
+def test_an_amount_of_something_else_does_not_answer(answerer):
+    # the only amount in 2014 counts opvangplekken, not rechercheurs
+    c = _compose(answerer, "Hoeveel extra rechercheurs voor slachtoffers waren er in 2014?")
+    assert c.refused and c.reason == "no_match"
+
+
+def test_a_compound_speaks_of_its_head(answerer):
+    from rag.evidence import QuestionProfile
+
+    counted = answerer.composer._counted(QuestionProfile.of("Hoeveel plekken voor slachtoffers waren er in 2014?"))
+    assert counted == {"plek"}
+    passage = answerer.retrieve("opvangplekken 2014")[0]
+    assert "opvangplekken" in passage.text and answerer.composer._mentions(passage, counted)
