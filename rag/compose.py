@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kamerbron.records import Citation, Passage
-from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, YEAR_RE, format_date
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, WHO_QUESTION_RE, YEAR_RE, format_date
 from rag.evidence import NUMBER_WORDS, REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
 from rag.prompts import REFUSAL_SENTENCE
 
@@ -53,6 +53,9 @@ NUMBER_SHARE = 0.2
 QUESTION_SENTENCE_MARGIN = 1.0
 # A who-question's speaker is chosen on the summed odds of at most this many of their best sentences.
 SPEAKER_EVIDENCE_SENTENCES = 3
+# ... among the sentences holding one of the question's rarest terms: those weighing at least this
+# share of the rarest.
+SPEAKER_OBJECT_SHARE = 0.75
 _SECTION_REFERENCE = re.compile(r"\bonder\s+(\d+)(?:\s*(?:,|en)\s*(\d+))*", re.I)
 
 
@@ -132,11 +135,11 @@ class ExtractiveComposer:
             return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="weak")
 
         if q.compare:
-            lines = self._compare(q, passages, ranked)
+            lines = self._compare(q, passages, ranked, evidence)
         elif q.gov_answer:
-            lines = self._government_answer(q, passages, ranked)
+            lines = self._government_answer(q, passages, ranked, evidence)
         else:
-            lines = self._plain(q, passages, ranked)
+            lines = self._plain(q, passages, ranked, evidence)
         if lines is None:
             return Composition(
                 REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match"
@@ -153,12 +156,14 @@ class ExtractiveComposer:
 
     # ------------------------------------------------------------ kinds of answer
 
-    def _plain(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+    def _plain(
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence], evidence: Evidence
+    ) -> list[Line] | None:
         ranked = self._pinned_first(q, passages, ranked)
         if ranked is None:
             return None
         if q.who:
-            ranked = self._speaker_first(passages, ranked)
+            ranked = self._speaker_first(evidence, ranked)
         chosen = self._select(ranked, passages)
         if q.quantity:
             chosen = self._with_number(chosen, ranked, q, passages)
@@ -171,7 +176,7 @@ class ExtractiveComposer:
         return self._group(chosen, passages)
 
     def _government_answer(
-        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence], evidence: Evidence
     ) -> list[Line] | None:
         """The party's question, then the government's answer to it (following references)."""
         gov = [s for s in ranked if passages[s.passage_index].role in GOVERNMENT_ROLES]
@@ -203,7 +208,7 @@ class ExtractiveComposer:
         if not answers:
             if question_line is not None:
                 return [question_line, Line(-1, [], note="no_answer")]
-            return self._plain(q, passages, ranked)
+            return self._plain(q, passages, ranked, evidence)
         best = answers[0]
         chosen = [best] + [
             s for s in answers[1:]
@@ -236,7 +241,9 @@ class ExtractiveComposer:
             for p in passages
         ) and not self.finder.index.answered_by.get((asked.doc_id, asked.turn_index))
 
-    def _compare(self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]) -> list[Line] | None:
+    def _compare(
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence], evidence: Evidence
+    ) -> list[Line] | None:
         """One line per party (the parties named, or the voices found), and a line for silent parties."""
         members = [
             s
@@ -265,7 +272,7 @@ class ExtractiveComposer:
             else:
                 lines.append(Line(-1, [], note="silent", party=party))
         if not any(line.sentences for line in lines):
-            return None if q.parties else self._plain(q, passages, ranked)
+            return None if q.parties else self._plain(q, passages, ranked, evidence)
         return lines
 
     # ------------------------------------------------------------ selection
@@ -288,15 +295,35 @@ class ExtractiveComposer:
             per_passage[s.passage_index] = count + 1
         return chosen
 
-    def _speaker_first(self, passages: list[Passage], ranked: list[Sentence]) -> list[Sentence]:
+    def _speaker_first(self, evidence: Evidence, ranked: list[Sentence]) -> list[Sentence]:
         """For a who-question, the speaker whose sentences together make the strongest evidence comes
         first: the log of the summed odds of their best sentences (someone who returns to an idea in
-        several sentences or turns outweighs one stray sentence that happens to score a little higher)."""
+        several sentences or turns outweighs one stray sentence that happens to score a little higher).
+        Only sentences that hold one of the question's rarest terms count: who proposed a
+        "taaltoets" is someone who speaks of "taal", not whoever speaks most of "sekswerkers"."""
+        passages = evidence.passages
+        # the question's frame ("Wie stelde", "Welke partij opperde") is not what was proposed
+        frame = WHO_QUESTION_RE.match(evidence.profile.text)
+        frame_text = (
+            " ".join(evidence.profile.text[: frame.end()].split() + evidence.profile.text[frame.end() :].split()[:1])
+            if frame
+            else ""
+        )
+        framing = self.finder.tokens(frame_text)
+        index = self.finder.index
+        # ... nor is a word no document uses (no sentence can hold it)
+        terms = [t for t in evidence.weights if not (isinstance(t, str) and (t in framing or index.idf(t) is None))]
+        top = max((evidence.weights[t] for t in terms), default=0.0)
+        rarest = [t for t in terms if evidence.weights[t] >= SPEAKER_OBJECT_SHARE * top]
         by_speaker: dict[str, list[float]] = {}
         for s in ranked:
             p = passages[s.passage_index]
-            if p.role not in GOVERNMENT_ROLES and not p.procedural:
-                by_speaker.setdefault(p.speaker, []).append(s.score)
+            tokens = self.finder.tokens(s.text)
+            # a compound the documents never write whole counts by its modifier ("taal" of "taaltoets")
+            held = any((t if isinstance(t, str) else t[0]) in tokens for t in rarest)
+            if p.role in GOVERNMENT_ROLES or p.procedural or not held:
+                continue
+            by_speaker.setdefault(p.speaker, []).append(s.score)
         if not by_speaker:
             return ranked
         strength = {
@@ -304,8 +331,6 @@ class ExtractiveComposer:
             for who, scores in by_speaker.items()
         }
         best = max(strength, key=strength.get)
-        if strength[best] <= max(s.score for s in ranked):
-            return ranked
         own = [s for s in ranked if passages[s.passage_index].speaker == best]
         return own + [s for s in ranked if passages[s.passage_index].speaker != best]
 

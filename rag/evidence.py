@@ -208,6 +208,8 @@ class Evidence:
     sentences: list[Sentence]
     # the share of the question's (idf) weight on words no document uses: what the documents cannot be about
     unseen_share: float = 0.0
+    # the question's analysed terms and their idf weights (a compound never written whole: its parts)
+    weights: dict = field(default_factory=dict)
 
     def ranked(self) -> list[Sentence]:
         return sorted(self.sentences, key=lambda s: (-s.score, s.passage_index, s.position))
@@ -432,7 +434,7 @@ class EvidenceFinder:
         _add_relative_features(sentences)
         total = sum(weights.values())
         unseen = sum(w for t, w in weights.items() if isinstance(t, str) and self.index.idf(t) is None)
-        evidence = Evidence(profile, passages, sentences, unseen / total if total else 0.0)
+        evidence = Evidence(profile, passages, sentences, unseen / total if total else 0.0, weights)
         if self.ranker is not None and sentences:
             # a ranking score: differences between a question's sentences are log-odds of being the better one
             scores = self.ranker.sentence.linear(feature_matrix(sentences))

@@ -170,3 +170,28 @@ def test_a_compound_speaks_of_its_head(answerer):
     assert counted == {"plek"}
     passage = answerer.retrieve("opvangplekken 2014")[0]
     assert "opvangplekken" in passage.text and answerer.composer._mentions(passage, counted)
+
+
+def _debate(settings):
+    """One member talks at length about sex workers; another proposes the language requirement once."""
+    meta = DocumentMeta(
+        doc_id="ao", source_file="ao.txt", title="Verslag van een algemeen overleg", date="2018-09-27", doc_type="debat"
+    )
+    turns = [
+        Turn(doc_id="ao", turn_index=0, speaker="Mevrouw Buitenweg", surname="Buitenweg", party="GroenLinks",
+             role="kamerlid",
+             text="Ik stelde eerder voor dat sekswerkers beter worden geholpen. Sekswerkers weten niet welke regels "
+                  "voor sekswerkers gelden. Veel sekswerkers lopen tegen een muur aan bij banken. Wie stelde "
+                  "voor sekswerkers iets voor? Waar kunnen sekswerkers dan heen?"),
+        Turn(doc_id="ao", turn_index=1, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
+             text="Taal bepaalt of sekswerkers hun rechten kennen. Wij stellen een taaleis voor sekswerkers voor, "
+                  "als voorwaarde voor een vergunning."),
+    ]  # fmt: skip
+    return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+
+
+def test_the_proposer_is_who_speaks_of_the_proposed_thing_not_who_speaks_most(settings):
+    write_small_index(settings, small_chunks(settings) + _debate(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    c = _compose(answerer, "Wie stelde een taaltoets voor sekswerkers voor?")
+    assert c.text.startswith("Mevrouw Kuik (CDA)")
