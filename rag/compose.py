@@ -235,7 +235,12 @@ class ExtractiveComposer:
         ]  # fmt: skip
 
     def _has_no_answer(self, asked: Passage, passages: list[Passage]) -> bool:
-        """True when no government turn of the same document answers the party's question turn."""
+        """True when a party's written question has no government turn of its document answering it.
+
+        Only a written consultation links every answer to its question; in a debate the government
+        answers many speakers at once later on, so an unlinked speech is no unanswered question."""
+        if asked.role != "fractie":
+            return False
         return not any(
             p.role in GOVERNMENT_ROLES and p.doc_id == asked.doc_id and asked.turn_index in p.replies_to
             for p in passages

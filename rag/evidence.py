@@ -61,6 +61,20 @@ _COMPARE = re.compile(
     r"|eens|oneens)\b",
     re.I,
 )
+# "Waarom ...", "hoe komt het dat ...": the answer gives a reason.
+_WHY = re.compile(r"\b(?:waarom|om\s+welke\s+reden|hoe\s+komt\s+het|why|for\s+what\s+reason|how\s+come)\b", re.I)
+# A sentence that gives a reason or a consequence.
+_CAUSAL = re.compile(
+    r"\b(?:omdat|want|doordat|daarom|vanwege|aangezien|reden\w*|immers|dus|zodat|gevolg|verklaring|oorzaak|opweegt)\b", re.I
+)
+# A question to be answered yes or no: it opens with a verb ("Klopt het dat ...", "Zijn er ...", "Can ...").
+_YES_NO = re.compile(
+    r"^\s*(?:klopt|is|zijn|kan|kunnen|bestaat|bestaan|komt|komen|heeft|hebben|wordt|worden|krijgt|krijgen|gaat|gaan"
+    r"|moet|moeten|zal|zullen|wil|wilde|does|do|did|is|are|was|were|can|could|will|would|has|have|should)\b",
+    re.I,
+)
+# A sentence that takes a side on a yes/no question.
+_POLARITY = re.compile(r"\b(?:geen|niet|nooit|wel|inderdaad|bevestigend|ontkennend|ja|nee)\b", re.I)
 # Words that state an amount, for "hoeveel" questions and the answers to them.
 NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|(?:der|veer|vijf|zes|zeven|acht|negen)tien"
@@ -146,6 +160,8 @@ class QuestionProfile:
     names: list[str]
     about_asking: bool = False
     roles: tuple[str, ...] = ()
+    why: bool = False
+    yes_no: bool = False
 
     @classmethod
     def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
@@ -175,6 +191,8 @@ class QuestionProfile:
             names=names,
             about_asking=bool(_ABOUT_ASKING.search(question)),
             roles=tuple(role for role, pattern in _ROLE_NAMED.items() if pattern.search(question)),
+            why=bool(_WHY.search(question)),
+            yes_no=bool(_YES_NO.match(question)),
         )
 
 
@@ -186,7 +204,8 @@ FEATURES = (
     "has_date", "want_number", "want_date", "gov_turn", "ask_gov_x_gov", "ask_gov_x_member", "who_x_member",
     "who_x_gov", "who_x_proposes", "party_match", "party_in_sentence", "surname_match", "restated",
     "refers_elsewhere", "english_x_dense", "english_x_coverage", "chair", "compare_x_member", "after_restated",
-    "relative_position", "role_named_match", "role_named_other",
+    "relative_position", "role_named_match", "role_named_other", "why_x_causal", "yes_no_x_polarity",
+    "prev_dense", "next_dense", "prev_coverage", "next_coverage",
 )  # fmt: skip
 
 
@@ -423,6 +442,14 @@ class EvidenceFinder:
                 coverage = self.coverage(weights, text)
                 f.update(dense=dense, coverage=coverage, passage_coverage=passage_cov)
                 f.update(english_x_dense=profile.english * dense, english_x_coverage=profile.english * coverage)
+                # the sentence window: an answer often follows (or precedes) the sentence that names its topic
+                following = texts[position + 1] if position + 1 < len(texts) else ""
+                f.update(
+                    prev_dense=self._dense(previous, query_vector),
+                    next_dense=self._dense(following, query_vector),
+                    prev_coverage=self.coverage(weights, previous) if previous else 0.0,
+                    next_coverage=self.coverage(weights, following) if following else 0.0,
+                )
                 sentences.append(Sentence(i, position, text, f))
         # a passage's similarity to the question is that of its closest sentence: defined the same way
         # for every candidate, whether dense search, BM25 or a link brought the passage
@@ -441,6 +468,11 @@ class EvidenceFinder:
             for s, score in zip(sentences, scores):
                 s.score = float(score)
         return evidence
+
+    def _dense(self, text: str, query_vector: np.ndarray) -> float:
+        """The question's similarity to a neighbouring sentence; 0 where there is none."""
+        vector = self.index.sentence_vector(text) if text else None
+        return float(vector @ query_vector) if vector is not None else 0.0
 
     def answerability(self, evidence: Evidence) -> float:
         """P(the documents answer the question) from the strength of its evidence.
@@ -496,6 +528,8 @@ def _sentence_features(q: QuestionProfile, p: Passage, text: str, position: int)
         # the question names an office: a turn of that office, or of another office of the government
         "role_named_match": float(gov and p.role in q.roles),
         "role_named_other": float(gov and bool(q.roles) and p.role not in q.roles),
+        "why_x_causal": float(q.why and t.causal),
+        "yes_no_x_polarity": float(q.yes_no and t.polarity),
     }
 
 
@@ -510,6 +544,8 @@ class _Traits:
     refers_elsewhere: bool
     restates: bool
     parties: tuple[str, ...]
+    causal: bool
+    polarity: bool
 
 
 # A corpus has a few thousand sentences per hundred documents; the cache holds all of them at the
@@ -525,6 +561,8 @@ def _traits(text: str) -> _Traits:
         refers_elsewhere=bool(REFERS_ELSEWHERE.search(text)),
         restates=bool(_RESTATED.search(text)) or bool(parties),
         parties=parties,
+        causal=bool(_CAUSAL.search(text)),
+        polarity=bool(_POLARITY.search(text)),
     )
 
 
