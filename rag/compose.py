@@ -180,7 +180,7 @@ class ExtractiveComposer:
     ) -> list[Line] | None:
         """The party's question, then the government's answer to it (following references)."""
         gov = [s for s in ranked if passages[s.passage_index].role in GOVERNMENT_ROLES]
-        answers = [s for s in gov if not REFERS_ELSEWHERE.search(s.text) and not s.features["restated"]]
+        answers = [s for s in gov if not REFERS_ELSEWHERE.search(s.text)]
         asked = [
             s for s in ranked
             if passages[s.passage_index].role in ("fractie", "kamerlid")
