@@ -164,7 +164,7 @@ class ExtractiveComposer:
             return None
         if q.who:
             ranked = self._speaker_first(evidence, ranked)
-        chosen = self._select(ranked, passages)
+        chosen = self._cover_facets(q, passages, ranked, self._select(ranked, passages))
         if q.quantity:
             chosen = self._with_number(chosen, ranked, q, passages)
             if chosen is None:
@@ -214,7 +214,7 @@ class ExtractiveComposer:
             s for s in answers[1:]
             if s.passage_index == best.passage_index and _relative(s, best) >= MORE_SAME_PASSAGE
         ][: MAX_PER_PASSAGE - 1]  # fmt: skip
-        lines = self._group(chosen, passages)
+        lines = self._group(self._cover_facets(q, passages, answers, chosen), passages)
         return [question_line, *lines] if question_line is not None else lines
 
     def _follow_references(self, gov: list[Sentence], passages: list[Passage], asked: Passage) -> list[Sentence]:
@@ -299,6 +299,27 @@ class ExtractiveComposer:
             chosen.append(s)
             per_passage[s.passage_index] = count + 1
         return chosen
+
+    def _cover_facets(
+        self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence], chosen: list[Sentence]
+    ) -> list[Sentence]:
+        """A question about several offices, speakers or years ("minister Blok in 2017 en staatssecretaris
+        Harbers in 2018") gets the best evidence of each one that the chosen sentences leave out."""
+        facet = _facet_of(q, passages)
+        if facet is None:
+            return chosen
+        covered = {facet(passages[s.passage_index]) for s in chosen}
+        added: list[Sentence] = []
+        for s in ranked:
+            key = facet(passages[s.passage_index])
+            if key is None or key in covered or passages[s.passage_index].procedural:
+                continue
+            covered.add(key)
+            companions = [
+                o for o in ranked if o.passage_index == s.passage_index and o is not s and o not in chosen
+            ][: MAX_PER_PASSAGE - 1]
+            added += [s, *companions]
+        return chosen + added
 
     def _speaker_first(self, evidence: Evidence, ranked: list[Sentence]) -> list[Sentence]:
         """For a who-question, the speaker whose sentences together make the strongest evidence comes
@@ -524,6 +545,21 @@ _MONEY = frozenset({"geld", "euro", "miljoen", "miljard", "middel", "middelen", 
 _NO_FIGURES = re.compile(
     r"\bgeen\b[^.;]{0,40}\b(?:gegevens|cijfers|data|informatie|zicht)\b|\b(?:niet|on)bekend\b", re.I
 )
+
+
+def _facet_of(q: QuestionProfile, passages: list[Passage]):
+    """How the question splits what it asks about, as a function passage -> facet (None: not one of
+    them); None when it asks about one subject. Two offices named ("de minister en de
+    staatssecretaris"), two speakers named by surname, or two years."""
+    if len(q.roles) >= 2:
+        return lambda p: p.role if p.role in q.roles else None
+    text = q.text.lower()
+    named = {p.surname.lower() for p in passages if p.surname and re.search(rf"\b{re.escape(p.surname.lower())}\b", text)}
+    if len(named) >= 2:
+        return lambda p: p.surname.lower() if p.surname and p.surname.lower() in named else None
+    if len(q.years) >= 2:
+        return lambda p: p.date[:4] if p.date and p.date[:4] in q.years else None
+    return None
 
 
 def _only_asks(p: Passage, s: Sentence) -> bool:
