@@ -164,10 +164,18 @@ class QuestionProfile:
     yes_no: bool = False
 
     @classmethod
-    def of(cls, question: str, *, known_names: frozenset[str] = frozenset()) -> QuestionProfile:
+    def of(
+        cls, question: str, *, known_names: frozenset[str] = frozenset(), ministers: dict[str, str] | None = None
+    ) -> QuestionProfile:
+        """``ministers``: the surnames of the corpus's government speakers and their office ("harbers":
+        "staatssecretaris"): "Wat antwoordde Harbers?" asks the government as "de staatssecretaris" does."""
         parties = find_parties(question)
+        lowered = question.lower()
+        named_offices = {
+            role for name, role in (ministers or {}).items() if re.search(rf"\b{re.escape(name)}\b", lowered)
+        }
         # "het antwoord op de vragen van de SP": the government answers the parties' questions
-        government = bool(GOVERNMENT_RE.search(question) or _ANSWER_TO_QUESTIONS.search(question))
+        government = bool(GOVERNMENT_RE.search(question) or _ANSWER_TO_QUESTIONS.search(question) or named_offices)
         who = bool(WHO_QUESTION_RE.search(question))
         names = [
             n
@@ -190,7 +198,9 @@ class QuestionProfile:
             years=sorted(set(YEAR_RE.findall(question))),
             names=names,
             about_asking=bool(_ABOUT_ASKING.search(question)),
-            roles=tuple(role for role, pattern in _ROLE_NAMED.items() if pattern.search(question)),
+            roles=tuple(
+                role for role, pattern in _ROLE_NAMED.items() if pattern.search(question) or role in named_offices
+            ),
             why=bool(_WHY.search(question)),
             yes_no=bool(_YES_NO.match(question)),
         )
@@ -374,10 +384,13 @@ class EvidenceFinder:
         self.embedding = embedding
         self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
+        self.ministers = {
+            c.surname.lower(): c.role for c in index.chunks if c.surname and c.role in GOVERNMENT_ROLES
+        }
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
 
     def profile(self, question: str) -> QuestionProfile:
-        return QuestionProfile.of(question, known_names=self.known_names)
+        return QuestionProfile.of(question, known_names=self.known_names, ministers=self.ministers)
 
     def query_weights(self, question: str, *, english: bool) -> dict[str | tuple[str, ...], float]:
         """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as

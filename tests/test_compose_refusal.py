@@ -6,6 +6,7 @@ import pytest
 from ingest.chunk import chunk_document
 from kamerbron.embed import HashEmbedder
 from kamerbron.records import DocumentMeta, ParsedDocument, Turn
+from kamerbron.text import split_sentences
 from rag.answer import Answerer
 from rag.compose import _known_word
 from rag.prompts import REFUSAL_SENTENCE
@@ -195,3 +196,76 @@ def test_the_proposer_is_who_speaks_of_the_proposed_thing_not_who_speaks_most(se
     answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
     c = _compose(answerer, "Wie stelde een taaltoets voor sekswerkers voor?")
     assert c.text.startswith("Mevrouw Kuik (CDA)")
+
+
+def test_a_government_speakers_surname_asks_the_government():
+    from rag.evidence import QuestionProfile
+
+    q = QuestionProfile.of("Wat antwoordde Harbers aan D66?", ministers={"harbers": "staatssecretaris"})
+    assert q.government and q.gov_answer and q.roles == ("staatssecretaris",)
+    assert not QuestionProfile.of("Wat antwoordde Harbers aan D66?").government
+
+
+def test_a_debate_speech_without_a_linked_reply_is_no_unanswered_question(settings):
+    write_small_index(settings, small_chunks(settings) + _debate(settings) + _consultation(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    composer = answerer.composer
+    speech = next(p for p in answerer.retrieve("taaleis sekswerkers vergunning") if p.surname == "Kuik")
+    asked = next(p for p in answerer.retrieve("uitkomst overleg voortzetting nachtopvang") if p.role == "fractie")
+    assert not composer._has_no_answer(speech, [speech])
+    # the written question is answered by turn 1 of its document, linked by the parser
+    assert not composer._has_no_answer(asked, [asked])
+
+
+def _two_offices(settings):
+    meta = DocumentMeta(doc_id="ao2", source_file="ao2.txt", title="Verslag", date="2018-09-27", doc_type="debat")
+    turns = [
+        Turn(doc_id="ao2", turn_index=0, speaker="Minister Grapperhaus", surname="Grapperhaus", role="minister",
+             text="Over de verblijfsregeling zeg ik dat de verblijfsregeling blijft zoals die is. De verblijfsregeling "
+                  "werkt goed voor slachtoffers."),
+        Turn(doc_id="ao2", turn_index=1, speaker="Staatssecretaris Harbers", surname="Harbers", role="staatssecretaris",
+             text="Een gecombineerde procedure voor de verblijfsregeling zie ik niet zitten."),
+    ]  # fmt: skip
+    return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+
+
+def test_a_question_about_two_offices_quotes_both(settings):
+    write_small_index(settings, small_chunks(settings) + _two_offices(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    c = _compose(answerer, "Wat zeiden de minister en de staatssecretaris over de verblijfsregeling?")
+    assert "Minister Grapperhaus" in c.text and "Staatssecretaris Harbers" in c.text
+
+
+def test_a_sentence_that_restates_the_question_may_answer_it(settings):
+    meta = DocumentMeta(doc_id="so3", source_file="so3.txt", title="Verslag", doc_type="schriftelijk_overleg")
+    turns = [
+        Turn(doc_id="so3", turn_index=0, speaker="leden van de SP-fractie", party="SP", role="fractie",
+             text="Hoe flexibel wordt er omgegaan met de bedenktijd voor slachtoffers?"),
+        Turn(doc_id="so3", turn_index=1, speaker="De Minister van Veiligheid en Justitie", role="minister",
+             replies_to=[0],
+             text="Op de vraag van de SP-fractie hoe flexibel wordt omgegaan met de bedenktijd, kan ik u aangeven "
+                  "dat de bedenktijd niet kan worden verlengd. Het weer was mooi die dag in Den Haag."),
+    ]  # fmt: skip
+    chunks = chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+    write_small_index(settings, small_chunks(settings) + chunks)
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    c = _compose(answerer, "Wat antwoordde de minister op de vraag van de SP over de flexibele bedenktijd?")
+    assert "niet kan worden verlengd" in c.text
+
+
+def test_a_sentence_is_described_with_its_neighbours(answerer):
+    question = "Hoeveel opvangplekken voor slachtoffers waren er in 2014?"
+    passages = answerer.retrieve(question)
+    evidence = answerer.composer.finder.find(question, passages, answerer.retriever.last_query_vector)
+    finder = answerer.composer.finder
+    weights = finder.query_weights(question, english=False)
+    by_position = {(s.passage_index, s.position): s for s in evidence.sentences}
+    checked = 0
+    for (index, position), s in by_position.items():
+        texts = split_sentences(passages[index].text)
+        if position + 1 < len(texts):
+            assert s.features["next_coverage"] == pytest.approx(finder.coverage(weights, texts[position + 1]))
+            checked += 1
+        else:
+            assert s.features["next_coverage"] == 0.0
+    assert checked

@@ -61,3 +61,18 @@ def test_threshold_keeps_wrongful_refusals_within_three_percent():
     probabilities = np.concatenate([np.linspace(0.3, 1.0, 100), np.linspace(0.0, 0.4, 10)])
     threshold, stats = choose_threshold(probabilities, answerable)
     assert stats["wrongful_refusal_rate"] <= 0.03 and stats["recall"] > 0.5 and 0.0 < threshold < 1.0
+
+
+def test_repeated_selection_reports_the_mean_and_spread_of_held_out_top1():
+    from eval.ranker import repeated_selection
+
+    learnable = repeated_selection([_group(seed) for seed in range(30)], folds=5, repeats=3)
+    assert learnable["top1"] == 1.0 and learnable["top1_spread"] == [1.0, 1.0] and learnable["repeats"] == 3
+
+    # labels unrelated to the features: held out, the ranker does no better than chance (1 in 5)
+    noise = []
+    for seed in range(30):
+        g = _group(seed)
+        noise.append(Group(g.item, g.evidence, np.roll(g.labels, 1 + seed % 4)))
+    chance = repeated_selection(noise, folds=5, repeats=3)
+    assert chance["top1"] < 0.5
