@@ -340,8 +340,12 @@ class ExtractiveComposer:
         # ... nor is a word no document uses (no sentence can hold it)
         terms = [t for t in evidence.weights if not (isinstance(t, str) and (t in framing or index.idf(t) is None))]
         top = max((evidence.weights[t] for t in terms), default=0.0)
-        rarest = [t for t in terms if evidence.weights[t] >= SPEAKER_OBJECT_SHARE * top]
+        # an English question's rarest words are English words the Dutch documents quote once or twice
+        # ("Action against Trafficking"); its evidence is any sentence holding one of its known words
+        share = 0.0 if evidence.profile.english else SPEAKER_OBJECT_SHARE
+        rarest = [t for t in terms if evidence.weights[t] > 0 and evidence.weights[t] >= share * top]
         by_speaker: dict[str, list[float]] = {}
+        groups: set[str] = set()
         for s in ranked:
             p = passages[s.passage_index]
             tokens = self.finder.tokens(s.text)
@@ -350,6 +354,11 @@ class ExtractiveComposer:
             if p.role in GOVERNMENT_ROLES or p.procedural or not held:
                 continue
             by_speaker.setdefault(p.speaker, []).append(s.score)
+            if p.role == "fractie":
+                groups.add(p.speaker)
+        if evidence.profile.who_person and set(by_speaker) - groups:
+            # "welk Kamerlid", "which MP": a member's own words, not a party group's written questions
+            by_speaker = {who: scores for who, scores in by_speaker.items() if who not in groups}
         if not by_speaker:
             return ranked
         strength = {

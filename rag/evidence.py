@@ -75,6 +75,13 @@ _YES_NO = re.compile(
 )
 # A sentence that takes a side on a yes/no question.
 _POLARITY = re.compile(r"\b(?:geen|niet|nooit|wel|inderdaad|bevestigend|ontkennend|ja|nee)\b", re.I)
+# A who-question that asks for a person ("welk Kamerlid", "which MP"): a party group's written
+# question is not a member's own words.
+_WHO_PERSON = re.compile(
+    r"^\s*(?:en\s+)?(?:welk(?:e)?\s+(?:kamerlid|kamerleden|woordvoerder|lid)\b|which\s+(?:member|members|mp|mps|politician)\b)",
+    re.I,
+)
+
 # Words that state an amount, for "hoeveel" questions and the answers to them.
 NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|(?:der|veer|vijf|zes|zeven|acht|negen)tien"
@@ -162,6 +169,7 @@ class QuestionProfile:
     roles: tuple[str, ...] = ()
     why: bool = False
     yes_no: bool = False
+    who_person: bool = False
 
     @classmethod
     def of(
@@ -203,6 +211,7 @@ class QuestionProfile:
             ),
             why=bool(_WHY.search(question)),
             yes_no=bool(_YES_NO.match(question)),
+            who_person=bool(_WHO_PERSON.match(question)),
         )
 
 

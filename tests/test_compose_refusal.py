@@ -269,3 +269,32 @@ def test_a_sentence_is_described_with_its_neighbours(answerer):
         else:
             assert s.features["next_coverage"] == 0.0
     assert checked
+
+
+def _member_and_group(settings):
+    """A party group's written questions dwell on the language requirement; one member proposed it in a debate."""
+    so = DocumentMeta(doc_id="so4", source_file="so4.txt", title="Verslag", doc_type="schriftelijk_overleg")
+    ao = DocumentMeta(doc_id="ao4", source_file="ao4.txt", title="Verslag", date="2018-09-27", doc_type="debat")
+    group = Turn(doc_id="so4", turn_index=0, speaker="leden van de SGP-fractie", party="SGP", role="fractie",
+                 text="Deze leden willen een taaleis voor sekswerkers. Komt de taaleis voor sekswerkers er? "
+                      "Waarom is er nog geen taaleis voor sekswerkers?")
+    member = Turn(doc_id="ao4", turn_index=0, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
+                  text="Ik stel een taaleis voor sekswerkers voor, als voorwaarde voor een vergunning.")
+    return chunk_document(ParsedDocument(meta=so, turns=[group]), settings.chunk) + chunk_document(
+        ParsedDocument(meta=ao, turns=[member]), settings.chunk
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("Welk Kamerlid stelde een taaleis voor sekswerkers voor?", "Mevrouw Kuik (CDA)"),
+        ("Which MP proposed a taaleis for sekswerkers?", "Mevrouw Kuik (CDA)"),
+        # a party may be answered by its group's written questions
+        ("Welke fractie wilde een taaleis voor sekswerkers?", "De leden van de SGP-fractie"),
+    ],
+)
+def test_a_question_for_a_member_is_answered_by_a_members_own_words(settings, question, first):
+    write_small_index(settings, small_chunks(settings) + _member_and_group(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    assert _compose(answerer, question).text.startswith(first)
