@@ -173,7 +173,7 @@ class ExtractiveComposer:
             # the sentence holding the asked number or date comes first
             key = "want_number" if q.quantity else "want_date"
             chosen.sort(key=lambda s: -s.features[key])
-        return self._group(chosen, passages)
+        return self._group(chosen, passages, evidence)
 
     def _government_answer(
         self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence], evidence: Evidence
@@ -214,7 +214,7 @@ class ExtractiveComposer:
             s for s in answers[1:]
             if s.passage_index == best.passage_index and _relative(s, best) >= MORE_SAME_PASSAGE
         ][: MAX_PER_PASSAGE - 1]  # fmt: skip
-        lines = self._group(self._cover_facets(q, passages, answers, chosen), passages)
+        lines = self._group(self._cover_facets(q, passages, answers, chosen), passages, evidence)
         return [question_line, *lines] if question_line is not None else lines
 
     def _follow_references(self, gov: list[Sentence], passages: list[Passage], asked: Passage) -> list[Sentence]:
@@ -315,9 +315,9 @@ class ExtractiveComposer:
             if key is None or key in covered or passages[s.passage_index].procedural:
                 continue
             covered.add(key)
-            companions = [
-                o for o in ranked if o.passage_index == s.passage_index and o is not s and o not in chosen
-            ][: MAX_PER_PASSAGE - 1]
+            companions = [o for o in ranked if o.passage_index == s.passage_index and o is not s and o not in chosen][
+                : MAX_PER_PASSAGE - 1
+            ]
             added += [s, *companions]
         return chosen + added
 
@@ -482,8 +482,10 @@ class ExtractiveComposer:
 
     # ------------------------------------------------------------ writing
 
-    def _group(self, chosen: list[Sentence], passages: list[Passage]) -> list[Line]:
+    def _group(self, chosen: list[Sentence], passages: list[Passage], evidence: Evidence | None = None) -> list[Line]:
         """One line per passage, in order of each passage's best sentence; sentences in text order."""
+        if evidence is not None:
+            chosen = _answer_after_restatement(chosen, passages, evidence)
         lines: dict[int, Line] = {}
         for s in chosen:
             lines.setdefault(s.passage_index, Line(s.passage_index, [])).sentences.append(s)
@@ -556,6 +558,21 @@ _NO_FIGURES = re.compile(
 )
 
 
+def _answer_after_restatement(chosen: list[Sentence], passages: list[Passage], evidence: Evidence) -> list[Sentence]:
+    """A government sentence that restates what was asked ("Een chatfunctie werd als suggestie
+    gedaan.") announces its answer: the sentence after it joins the chosen ones."""
+    by_place = {(s.passage_index, s.position): s for s in evidence.sentences}
+    taken = {(s.passage_index, s.position) for s in chosen}
+    out = list(chosen)
+    for s in chosen:
+        place = (s.passage_index, s.position + 1)
+        if passages[s.passage_index].role in GOVERNMENT_ROLES and s.features.get("restated") and place in by_place:
+            if place not in taken:
+                taken.add(place)
+                out.append(by_place[place])
+    return out
+
+
 def _facet_of(q: QuestionProfile, passages: list[Passage]):
     """How the question splits what it asks about, as a function passage -> facet (None: not one of
     them); None when it asks about one subject. Two offices named ("de minister en de
@@ -563,7 +580,9 @@ def _facet_of(q: QuestionProfile, passages: list[Passage]):
     if len(q.roles) >= 2:
         return lambda p: p.role if p.role in q.roles else None
     text = q.text.lower()
-    named = {p.surname.lower() for p in passages if p.surname and re.search(rf"\b{re.escape(p.surname.lower())}\b", text)}
+    named = {
+        p.surname.lower() for p in passages if p.surname and re.search(rf"\b{re.escape(p.surname.lower())}\b", text)
+    }
     if len(named) >= 2:
         return lambda p: p.surname.lower() if p.surname and p.surname.lower() in named else None
     if len(q.years) >= 2:

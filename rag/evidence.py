@@ -65,7 +65,8 @@ _COMPARE = re.compile(
 _WHY = re.compile(r"\b(?:waarom|om\s+welke\s+reden|hoe\s+komt\s+het|why|for\s+what\s+reason|how\s+come)\b", re.I)
 # A sentence that gives a reason or a consequence.
 _CAUSAL = re.compile(
-    r"\b(?:omdat|want|doordat|daarom|vanwege|aangezien|reden\w*|immers|dus|zodat|gevolg|verklaring|oorzaak|opweegt)\b", re.I
+    r"\b(?:omdat|want|doordat|daarom|vanwege|aangezien|reden\w*|immers|dus|zodat|gevolg|verklaring|oorzaak|opweegt)\b",
+    re.I,
 )
 # A question to be answered yes or no: it opens with a verb ("Klopt het dat ...", "Zijn er ...", "Can ...").
 _YES_NO = re.compile(
@@ -393,9 +394,7 @@ class EvidenceFinder:
         self.embedding = embedding
         self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
-        self.ministers = {
-            c.surname.lower(): c.role for c in index.chunks if c.surname and c.role in GOVERNMENT_ROLES
-        }
+        self.ministers = {c.surname.lower(): c.role for c in index.chunks if c.surname and c.role in GOVERNMENT_ROLES}
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
 
     def profile(self, question: str) -> QuestionProfile:

@@ -275,11 +275,24 @@ def _member_and_group(settings):
     """A party group's written questions dwell on the language requirement; one member proposed it in a debate."""
     so = DocumentMeta(doc_id="so4", source_file="so4.txt", title="Verslag", doc_type="schriftelijk_overleg")
     ao = DocumentMeta(doc_id="ao4", source_file="ao4.txt", title="Verslag", date="2018-09-27", doc_type="debat")
-    group = Turn(doc_id="so4", turn_index=0, speaker="leden van de SGP-fractie", party="SGP", role="fractie",
-                 text="Deze leden willen een taaleis voor sekswerkers. Komt de taaleis voor sekswerkers er? "
-                      "Waarom is er nog geen taaleis voor sekswerkers?")
-    member = Turn(doc_id="ao4", turn_index=0, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
-                  text="Ik stel een taaleis voor sekswerkers voor, als voorwaarde voor een vergunning.")
+    group = Turn(
+        doc_id="so4",
+        turn_index=0,
+        speaker="leden van de SGP-fractie",
+        party="SGP",
+        role="fractie",
+        text="Deze leden willen een taaleis voor sekswerkers. Komt de taaleis voor sekswerkers er? "
+        "Waarom is er nog geen taaleis voor sekswerkers?",
+    )
+    member = Turn(
+        doc_id="ao4",
+        turn_index=0,
+        speaker="Mevrouw Kuik",
+        surname="Kuik",
+        party="CDA",
+        role="kamerlid",
+        text="Ik stel een taaleis voor sekswerkers voor, als voorwaarde voor een vergunning.",
+    )
     return chunk_document(ParsedDocument(meta=so, turns=[group]), settings.chunk) + chunk_document(
         ParsedDocument(meta=ao, turns=[member]), settings.chunk
     )  # fmt: skip
@@ -298,3 +311,23 @@ def test_a_question_for_a_member_is_answered_by_a_members_own_words(settings, qu
     write_small_index(settings, small_chunks(settings) + _member_and_group(settings))
     answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
     assert _compose(answerer, question).text.startswith(first)
+
+
+def test_the_sentence_after_a_restated_question_is_its_answer(settings):
+    meta = DocumentMeta(doc_id="ao5", source_file="ao5.txt", title="Verslag", date="2018-09-27", doc_type="debat")
+    turns = [
+        Turn(doc_id="ao5", turn_index=0, speaker="Staatssecretaris Harbers", surname="Harbers",
+             role="staatssecretaris",
+             text="Een chatfunctie voor jonge slachtoffers werd als suggestie gedaan. Ik ga mijn collega van VWS "
+                  "vragen dat aanbod te analyseren. Over een chatfunctie voor jonge slachtoffers is veel gezegd. "
+                  "Een chatfunctie voor jonge slachtoffers is belangrijk. Een chatfunctie voor jonge slachtoffers "
+                  "kost geld."),
+    ]  # fmt: skip
+    write_small_index(
+        settings, small_chunks(settings) + chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+    )
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    c = _compose(
+        answerer, "Hoe reageerde de staatssecretaris op de suggestie van een chatfunctie voor jonge slachtoffers?"
+    )
+    assert "collega van VWS" in c.text
