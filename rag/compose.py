@@ -130,6 +130,13 @@ class ExtractiveComposer:
         if not ranked:
             return Composition(REFUSAL_SENTENCE, refused=True, evidence=evidence)
         q = evidence.profile
+        if q.years and (q.who or q.parties or q.roles) and not q.quantity:
+            # a question about what someone said in a year ("Which MP in 2017 ...", "Hoe oordeelde de
+            # PvdA in 2014"): the evidence of passages of that year, by their date or an undated
+            # document's period, when there are any. A question about a fact of a year ("de gemiddelde
+            # straf in 2017") may be answered by a later speaker.
+            of_year = [s for s in ranked if any(self._of_year(passages[s.passage_index], y) for y in q.years)]
+            ranked = of_year or ranked
         confidence = self.finder.answerability(evidence)
         if confidence < self.refusal_threshold:
             return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="weak")
@@ -403,8 +410,9 @@ class ExtractiveComposer:
         return ""
 
     def _in_year(self, p: Passage, year: str) -> bool:
-        if year in p.text:
-            return True
+        return year in p.text or self._of_year(p, year)
+
+    def _of_year(self, p: Passage, year: str) -> bool:
         return p.date.startswith(year) if p.date else year in self.finder.index.document_periods.get(p.doc_id, ())
 
     def _unknown_name(self, q: QuestionProfile) -> str:

@@ -32,6 +32,7 @@ from kamerbron.text import (
     GOVERNMENT_RE,
     GOVERNMENT_ROLES,
     MONTHS_NL,
+    STOPWORDS,
     WHO_QUESTION_RE,
     YEAR_RE,
     find_parties,
@@ -149,6 +150,9 @@ GENERIC_NAMES = frozenset(
     "kamer kamerlid kamerleden tweede minister staatssecretaris nederland nederlandse dutch netherlands "
     "kabinet regering rijksoverheid".split()
 )
+# ... nor do question and function words, capitalised where a sentence starts inside a condensed or
+# run-on question ("... Welk Kamerlid ...").
+_NOT_NAMES = STOPWORDS | GENERIC_NAMES | frozenset("welk waarom wanneer waar hoeveel".split())
 
 
 @dataclass
@@ -189,7 +193,7 @@ class QuestionProfile:
         names = [
             n
             for n in dict.fromkeys(m.group(1) for m in _NAME.finditer(question))
-            if n not in parties and not find_parties(n) and not set(n.lower().split()) <= known_names
+            if n not in parties and not find_parties(n) and not set(n.lower().split()) <= known_names | _NOT_NAMES
         ]
         return cls(
             text=question,

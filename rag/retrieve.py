@@ -19,7 +19,7 @@ from kamerbron.errors import EmbeddingModelError, GenerationGoneError
 from kamerbron.records import Filters, Passage
 from kamerbron.settings import Settings
 from kamerbron.store import IndexStore
-from kamerbron.text import GOVERNMENT_RE, GOVERNMENT_ROLES, WHO_QUESTION_RE, find_parties
+from kamerbron.text import GOVERNMENT_RE, GOVERNMENT_ROLES, WHO_QUESTION_RE, YEAR_RE, find_parties
 from rag.index import POINTER_CHECK_S, LiveIndex, LoadedIndex
 
 # BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
@@ -101,6 +101,8 @@ def expand_for_bm25(query: str) -> str:
 
 
 MENTION_BOOST = 0.6
+# A question pinning a year no hit is of also takes that many of the best passages dated that year.
+LANE_HITS = 3
 
 
 def surname_pattern(surnames: list[str]) -> re.Pattern | None:
@@ -272,10 +274,36 @@ class Retriever:
             )
             for r, i in enumerate(ranked[:k])
         ]
+        years = sorted(set(YEAR_RE.findall(query)))
+        dated = filters is not None and bool(filters.date_from or filters.date_to)
+        if years and not dated and not any(p.date[:4] in years or any(y in p.text for y in years) for p in hits):
+            # a year the question pins down that no hit is of: the best passages dated that year join
+            lane = Filters(
+                **(filters.model_dump() if filters is not None else {})
+                | {"date_from": f"{years[0]}-01-01", "date_to": f"{years[-1]}-12-31"}
+            )
+            hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
         self.last_timings_ms = timings
         if cfg.bring_linked:
             hits += self.linked_passages(hits, filters, index=index)
         return hits
+
+    def _lane_hits(self, index: LoadedIndex, query: str, lane: Filters, seen: set[str], after: int) -> list[Passage]:
+        """The best LANE_HITS passages among those ``lane`` lets through (dense and BM25 fused), ranked after the hits."""
+        cfg = self.settings.retrieval
+        vector = self.last_query_vector
+        dense = index.dense_search(vector, cfg.candidates, lane) if vector is not None else []
+        sparse = index.bm25_search(expand_for_bm25(query), cfg.candidates, lane)
+        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
+        ranked = [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if index.chunks[i].chunk_id not in seen]
+        dense_scores, bm25_scores = dict(dense), dict(sparse)
+        return [
+            Passage.from_chunk(
+                index.chunks[i], score=fused[i], rank=after + r + 1, via="hit",
+                dense_score=dense_scores.get(i), bm25_score=bm25_scores.get(i),
+            )
+            for r, i in enumerate(ranked[:LANE_HITS])
+        ]  # fmt: skip
 
     def linked_passages(
         self, hits: list[Passage], filters: Filters | None = None, *, index: LoadedIndex | None = None

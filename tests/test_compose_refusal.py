@@ -331,3 +331,44 @@ def test_the_sentence_after_a_restated_question_is_its_answer(settings):
         answerer, "Hoe reageerde de staatssecretaris op de suggestie van een chatfunctie voor jonge slachtoffers?"
     )
     assert "collega van VWS" in c.text
+
+
+def test_question_words_inside_a_condensed_question_are_no_names():
+    from rag.evidence import QuestionProfile
+
+    q = QuestionProfile.of("Wat antwoordde de minister daarop over Welk Kamerlid vroeg 2017 Eerste Kamer?")
+    assert q.names == ["Eerste Kamer"]
+
+
+def _two_years(settings):
+    """The language requirement discussed in 2018 at length and in 2017 once, by another member."""
+    docs = []
+    for doc_id, date, speaker, surname, party, text in [
+        ("ao18", "2018-09-27", "Mevrouw Kuik", "Kuik", "CDA",
+         "Een taaleis voor sekswerkers is nodig. Ik stel een taaleis voor sekswerkers voor. De taaleis moet er komen."),
+        ("ao17", "2017-02-16", "De heer Segers", "Segers", "ChristenUnie",
+         "Ik denk aan een taaleis bij de vergunning."),
+    ]:  # fmt: skip
+        meta = DocumentMeta(doc_id=doc_id, source_file=f"{doc_id}.txt", title="Verslag", date=date, doc_type="debat")
+        turn = Turn(
+            doc_id=doc_id, turn_index=0, speaker=speaker, surname=surname, party=party, role="kamerlid", text=text
+        )
+        docs += chunk_document(ParsedDocument(meta=meta, turns=[turn]), settings.chunk)
+    return docs
+
+
+def test_a_year_no_hit_is_of_brings_that_years_passages(settings):
+    write_small_index(settings, _two_years(settings))
+    retriever = Retriever(settings, embedder=HashEmbedder(settings.embedding.dim))
+    assert [p.doc_id for p in retriever.retrieve("taaleis sekswerkers", k=1)] == ["ao18"]
+    passages = retriever.retrieve("taaleis sekswerkers in 2016", k=1)
+    assert passages[0].doc_id == "ao18" and len(passages) == 1  # no passage of 2016 exists
+    passages = retriever.retrieve("taaleis sekswerkers in 2017", k=1)
+    assert [p.doc_id for p in passages] == ["ao18", "ao17"]
+
+
+def test_who_spoke_in_a_year_is_answered_from_that_years_debate(settings):
+    write_small_index(settings, _two_years(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    assert _compose(answerer, "Wie stelde een taaleis voor sekswerkers voor?").text.startswith("Mevrouw Kuik")
+    assert _compose(answerer, "Wie stelde in 2017 een taaleis voor sekswerkers voor?").text.startswith("De heer Segers")
