@@ -101,7 +101,8 @@ def expand_for_bm25(query: str) -> str:
 
 
 MENTION_BOOST = 0.6
-# A question pinning a year no hit is of also takes that many of the best passages dated that year.
+# A question pinning a year no hit is of also takes that many of the best passages dated that year;
+# a comparison of parties that many of each party's own.
 LANE_HITS = 3
 
 
@@ -274,6 +275,13 @@ class Retriever:
             )
             for r, i in enumerate(ranked[:k])
         ]
+        parties = sorted(named["parties"])
+        if len(parties) >= 2:
+            # parties compared: each one's own best passages join the candidates, found among its passages
+            # alone, so no party is called silent because others used the question's words more
+            for party in parties:
+                lane = Filters(**(filters.model_dump() if filters is not None else {}) | {"parties": [party]})
+                hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
         years = sorted(set(YEAR_RE.findall(query)))
         dated = filters is not None and bool(filters.date_from or filters.date_to)
         if years and not dated and not any(p.date[:4] in years or any(y in p.text for y in years) for p in hits):

@@ -372,3 +372,11 @@ def test_who_spoke_in_a_year_is_answered_from_that_years_debate(settings):
     answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
     assert _compose(answerer, "Wie stelde een taaleis voor sekswerkers voor?").text.startswith("Mevrouw Kuik")
     assert _compose(answerer, "Wie stelde in 2017 een taaleis voor sekswerkers voor?").text.startswith("De heer Segers")
+
+
+def test_each_party_compared_brings_its_own_passages(settings):
+    write_small_index(settings, _two_years(settings))
+    retriever = Retriever(settings, embedder=HashEmbedder(settings.embedding.dim))
+    assert [p.party for p in retriever.retrieve("taaleis sekswerkers", k=1)] == ["CDA"]
+    parties = {p.party for p in retriever.retrieve("Hoe verschillen CDA en ChristenUnie over de taaleis?", k=1)}
+    assert parties == {"CDA", "ChristenUnie"}
