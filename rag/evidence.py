@@ -455,25 +455,29 @@ class EvidenceFinder:
         for i, p in enumerate(passages):
             passage_cov = self.coverage(weights, f"{p.speaker} {p.party} {p.section} {p.text}")
             texts = split_sentences(p.text)
+            # each sentence's similarity and coverage once: its neighbours' features reuse them
+            similarity = [self._dense(text, query_vector) for text in texts]
+            covered = [self.coverage(weights, text) for text in texts]
+            last = len(texts) - 1
             for position, text in enumerate(texts):
                 if len(text.split()) < self.MIN_WORDS:
                     continue
-                vector = self.index.sentence_vector(text)
-                dense = float(vector @ query_vector) if vector is not None else (p.dense_score or 0.0)
+                dense = similarity[position]
+                if dense is None:
+                    dense = p.dense_score or 0.0
                 f = _sentence_features(profile, p, text, position)
                 previous = texts[position - 1] if position else ""
                 f["after_restated"] = float(p.role in GOVERNMENT_ROLES and bool(previous) and _restates(previous))
-                f["relative_position"] = position / max(len(texts) - 1, 1)
-                coverage = self.coverage(weights, text)
+                f["relative_position"] = position / max(last, 1)
+                coverage = covered[position]
                 f.update(dense=dense, coverage=coverage, passage_coverage=passage_cov)
                 f.update(english_x_dense=profile.english * dense, english_x_coverage=profile.english * coverage)
                 # the sentence window: an answer often follows (or precedes) the sentence that names its topic
-                following = texts[position + 1] if position + 1 < len(texts) else ""
                 f.update(
-                    prev_dense=self._dense(previous, query_vector),
-                    next_dense=self._dense(following, query_vector),
-                    prev_coverage=self.coverage(weights, previous) if previous else 0.0,
-                    next_coverage=self.coverage(weights, following) if following else 0.0,
+                    prev_dense=(similarity[position - 1] or 0.0) if position else 0.0,
+                    next_dense=(similarity[position + 1] or 0.0) if position < last else 0.0,
+                    prev_coverage=covered[position - 1] if position else 0.0,
+                    next_coverage=covered[position + 1] if position < last else 0.0,
                 )
                 sentences.append(Sentence(i, position, text, f))
         # a passage's similarity to the question is that of its closest sentence: defined the same way
@@ -494,10 +498,10 @@ class EvidenceFinder:
                 s.score = float(score)
         return evidence
 
-    def _dense(self, text: str, query_vector: np.ndarray) -> float:
-        """The question's similarity to a neighbouring sentence; 0 where there is none."""
-        vector = self.index.sentence_vector(text) if text else None
-        return float(vector @ query_vector) if vector is not None else 0.0
+    def _dense(self, text: str, query_vector: np.ndarray) -> float | None:
+        """The question's similarity to a stored sentence; None when the sentence has no vector."""
+        vector = self.index.sentence_vector(text)
+        return float(vector @ query_vector) if vector is not None else None
 
     def answerability(self, evidence: Evidence) -> float:
         """P(the documents answer the question) from the strength of its evidence.
