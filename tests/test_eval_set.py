@@ -93,6 +93,17 @@ def test_every_gold_quote_validates_against_the_corpus(items):
     assert validate_quotes(items, CORPUS_DIR) == []
 
 
+HELDOUT_PATH = ROOT / "eval" / "data" / "kamerbron_heldout_v1.jsonl"
+
+
+def test_the_held_out_set_loads_validates_and_shares_nothing_with_the_dev_set(items):
+    held_out = load_eval_set(HELDOUT_PATH, corpus_dir=CORPUS_DIR)
+    assert len(held_out) >= 40 and {item.kind for item in held_out} == set(KINDS)
+    assert validate_quotes(held_out, CORPUS_DIR) == []
+    assert not {i.id for i in held_out} & {i.id for i in items}
+    assert not {i.question for i in held_out} & {i.question for i in items}
+
+
 def test_who_items_name_a_speaker_or_party(items):
     assert all(item.speaker or item.party for item in items if item.kind == "who")
 
