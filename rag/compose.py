@@ -432,7 +432,8 @@ class ExtractiveComposer:
         """When every quoted sentence only asks (a question, or a party reporting what it asks) and the
         question is not about who asked or what was asked, the documents hold the question but not its
         answer: say so, with the question cited."""
-        if q.who or q.about_asking or any(line.note for line in lines):
+        # in a comparison a party's questions are its voice: what it wants to know is where it stands
+        if q.who or q.about_asking or q.compare or any(line.note for line in lines):
             return lines
         first = lines[0]
         asked = passages[first.passage_index]

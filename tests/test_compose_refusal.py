@@ -380,3 +380,8 @@ def test_each_party_compared_brings_its_own_passages(settings):
     assert [p.party for p in retriever.retrieve("taaleis sekswerkers", k=1)] == ["CDA"]
     parties = {p.party for p in retriever.retrieve("Hoe verschillen CDA en ChristenUnie over de taaleis?", k=1)}
     assert parties == {"CDA", "ChristenUnie"}
+
+
+def test_in_a_comparison_a_partys_question_is_its_voice_not_an_unanswered_question(answerer):
+    c = _compose(answerer, "Hoe verschilden de partijen over de nachtopvang?")
+    assert not c.refused and "SP" in c.text and "Deze vraag staat in de stukken" not in c.text
