@@ -191,10 +191,14 @@ class ExtractiveComposer:
         asked = [
             s for s in ranked
             if passages[s.passage_index].role in ("fractie", "kamerlid")
-            and (not q.parties or passages[s.passage_index].party in q.parties)
+            and (
+                not (q.parties or q.speakers)
+                or passages[s.passage_index].party in q.parties
+                or passages[s.passage_index].surname.lower() in q.speakers
+            )
         ]  # fmt: skip
         question_line = None
-        if q.parties and asked:
+        if (q.parties or q.speakers) and asked:
             # the party's strongest sentence, or a question sentence nearly as strong (the asking itself)
             strongest = max(s.score for s in asked)
             near = [s for s in asked if strongest - s.score <= QUESTION_SENTENCE_MARGIN]
@@ -379,10 +383,14 @@ class ExtractiveComposer:
     def _pinned_first(
         self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]
     ) -> list[Sentence] | None:
-        """When the question names a party (and is not a comparison), its evidence must be that party's."""
-        if not q.parties or q.who:
+        """When the question names a party or a member (and is not a comparison), its evidence must be
+        theirs: "Wat zei Van Nispen over ..." is answered by Van Nispen, not by who mentions him."""
+        if not (q.parties or q.speakers) or q.who:
             return ranked
-        own = [s for s in ranked if passages[s.passage_index].party in q.parties]
+        own = [
+            s for s in ranked
+            if passages[s.passage_index].party in q.parties or passages[s.passage_index].surname.lower() in q.speakers
+        ]  # fmt: skip
         if not own:
             return None
         return own + [s for s in ranked if s not in own]

@@ -175,15 +175,24 @@ class QuestionProfile:
     why: bool = False
     yes_no: bool = False
     who_person: bool = False
+    # members of parliament the question names by surname (lower case)
+    speakers: list[str] = field(default_factory=list)
 
     @classmethod
     def of(
-        cls, question: str, *, known_names: frozenset[str] = frozenset(), ministers: dict[str, str] | None = None
+        cls,
+        question: str,
+        *,
+        known_names: frozenset[str] = frozenset(),
+        ministers: dict[str, str] | None = None,
+        members: frozenset[str] = frozenset(),
     ) -> QuestionProfile:
         """``ministers``: the surnames of the corpus's government speakers and their office ("harbers":
-        "staatssecretaris"): "Wat antwoordde Harbers?" asks the government as "de staatssecretaris" does."""
+        "staatssecretaris"): "Wat antwoordde Harbers?" asks the government as "de staatssecretaris" does.
+        ``members``: the surnames of its members of parliament ("van nispen"), whom a question may name."""
         parties = find_parties(question)
         lowered = question.lower()
+        speakers = sorted(name for name in members if re.search(rf"\b{re.escape(name)}\b", lowered))
         named_offices = {
             role for name, role in (ministers or {}).items() if re.search(rf"\b{re.escape(name)}\b", lowered)
         }
@@ -217,6 +226,7 @@ class QuestionProfile:
             why=bool(_WHY.search(question)),
             yes_no=bool(_YES_NO.match(question)),
             who_person=bool(_WHO_PERSON.match(question)),
+            speakers=speakers,
         )
 
 
@@ -398,11 +408,16 @@ class EvidenceFinder:
         self.embedding = embedding
         self._token_cache: dict[str, frozenset[str]] = {}
         self.known_names = frozenset({c.surname.lower() for c in index.chunks if c.surname} | GENERIC_NAMES)
+        self.members = frozenset(
+            c.surname.lower() for c in index.chunks if c.surname and c.role in ("kamerlid", "fractie")
+        )
         self.ministers = {c.surname.lower(): c.role for c in index.chunks if c.surname and c.role in GOVERNMENT_ROLES}
         self._max_idf = float(np.log(1.0 + (len(index.chunks) + 0.5) / 0.5)) if len(index.chunks) else 1.0
 
     def profile(self, question: str) -> QuestionProfile:
-        return QuestionProfile.of(question, known_names=self.known_names, ministers=self.ministers)
+        return QuestionProfile.of(
+            question, known_names=self.known_names, ministers=self.ministers, members=self.members
+        )
 
     def query_weights(self, question: str, *, english: bool) -> dict[str | tuple[str, ...], float]:
         """Stemmed question terms weighted by idf. A Dutch term the corpus never uses weighs as much as

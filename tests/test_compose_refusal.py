@@ -385,3 +385,16 @@ def test_each_party_compared_brings_its_own_passages(settings):
 def test_in_a_comparison_a_partys_question_is_its_voice_not_an_unanswered_question(answerer):
     c = _compose(answerer, "Hoe verschilden de partijen over de nachtopvang?")
     assert not c.refused and "SP" in c.text and "Deze vraag staat in de stukken" not in c.text
+
+
+def test_a_member_the_question_names_is_answered_by_their_own_words(settings):
+    meta = DocumentMeta(doc_id="ao6", source_file="ao6.txt", title="Verslag", date="2018-09-27", doc_type="debat")
+    echo = Turn(doc_id="ao6", turn_index=0, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
+                text="Ik sluit mij aan bij de heer Van Nispen: de capaciteit van de politie voor mensenhandel is te "
+                     "klein, die capaciteit van de politie moet omhoog.")  # fmt: skip
+    chunks = small_chunks(settings) + chunk_document(ParsedDocument(meta=meta, turns=[echo]), settings.chunk)
+    write_small_index(settings, chunks)
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    assert answerer.composer.finder.profile("Wat zei Van Nispen over de politie?").speakers == ["van nispen"]
+    c = _compose(answerer, "Wat zei Van Nispen over de capaciteit van de politie voor mensenhandel?")
+    assert c.text.startswith("De heer Van Nispen (SP)")
