@@ -53,6 +53,10 @@ NUMBER_SHARE = 0.2
 QUESTION_SENTENCE_MARGIN = 1.0
 # A who-question's speaker is chosen on the summed odds of at most this many of their best sentences.
 SPEAKER_EVIDENCE_SENTENCES = 3
+# "Welke partijen ...": every speaker whose evidence has at least this share of the strongest one's
+# odds gets a line, up to MAX_SPEAKERS.
+SPEAKERS_SHARE = 0.1
+MAX_SPEAKERS = 4
 # ... among the sentences holding one of the question's rarest terms: those weighing at least this
 # share of the rarest.
 SPEAKER_OBJECT_SHARE = 0.75
@@ -169,6 +173,8 @@ class ExtractiveComposer:
         ranked = self._pinned_first(q, passages, ranked)
         if ranked is None:
             return None
+        if q.who_plural and (several := self._several_speakers(evidence, ranked)):
+            return several
         if q.who:
             ranked = self._speaker_first(evidence, ranked)
         chosen = self._cover_facets(q, passages, ranked, self._select(ranked, passages))
@@ -332,14 +338,9 @@ class ExtractiveComposer:
             added += [s, *companions]
         return chosen + added
 
-    def _speaker_first(self, evidence: Evidence, ranked: list[Sentence]) -> list[Sentence]:
-        """For a who-question, the speaker whose sentences together make the strongest evidence comes
-        first: the log of the summed odds of their best sentences (someone who returns to an idea in
-        several sentences or turns outweighs one stray sentence that happens to score a little higher).
-        Only sentences that hold one of the question's rarest terms count: who proposed a
-        "taaltoets" is someone who speaks of "taal", not whoever speaks most of "sekswerkers"."""
-        passages = evidence.passages
-        # the question's frame ("Wie stelde", "Welke partij opperde") is not what was proposed
+    def _object_terms(self, evidence: Evidence) -> list:
+        """What the question is about: its rarest terms (those weighing at least SPEAKER_OBJECT_SHARE of
+        the rarest), past its frame ("Wie stelde", "Welke partij opperde") and words no document uses."""
         frame = WHO_QUESTION_RE.match(evidence.profile.text)
         frame_text = (
             " ".join(evidence.profile.text[: frame.end()].split() + evidence.profile.text[frame.end() :].split()[:1])
@@ -348,21 +349,59 @@ class ExtractiveComposer:
         )
         framing = self.finder.tokens(frame_text)
         index = self.finder.index
-        # ... nor is a word no document uses (no sentence can hold it)
         terms = [t for t in evidence.weights if not (isinstance(t, str) and (t in framing or index.idf(t) is None))]
         top = max((evidence.weights[t] for t in terms), default=0.0)
         # an English question's rarest words are English words the Dutch documents quote once or twice
         # ("Action against Trafficking"); its evidence is any sentence holding one of its known words
         share = 0.0 if evidence.profile.english else SPEAKER_OBJECT_SHARE
-        rarest = [t for t in terms if evidence.weights[t] > 0 and evidence.weights[t] >= share * top]
+        return [t for t in terms if evidence.weights[t] > 0 and evidence.weights[t] >= share * top]
+
+    def _holds(self, s: Sentence, terms: list) -> bool:
+        tokens = self.finder.tokens(s.text)
+        # a compound the documents never write whole counts by its modifier ("taal" of "taaltoets")
+        return any((t if isinstance(t, str) else t[0]) in tokens for t in terms)
+
+    def _speaker_first(self, evidence: Evidence, ranked: list[Sentence]) -> list[Sentence]:
+        """For a who-question, the speaker whose sentences together make the strongest evidence comes
+        first (``_speaker_strengths``)."""
+        strength = self._speaker_strengths(evidence, ranked)
+        if not strength:
+            return ranked
+        passages = evidence.passages
+        best = max(strength, key=strength.get)
+        own = [s for s in ranked if passages[s.passage_index].speaker == best]
+        return own + [s for s in ranked if passages[s.passage_index].speaker != best]
+
+    def _several_speakers(self, evidence: Evidence, ranked: list[Sentence]) -> list[Line] | None:
+        """'Welke partijen wilden ...': one line per speaker whose evidence is at least SPEAKERS_SHARE as
+        strong as the strongest, strongest first, each with its best sentence on the question's object."""
+        strength = self._speaker_strengths(evidence, ranked)
+        if not strength:
+            return None
+        passages = evidence.passages
+        top = max(strength.values())
+        wanted = sorted(
+            (w for w in strength if strength[w] - top >= np.log(SPEAKERS_SHARE)), key=lambda w: -strength[w]
+        )
+        about = self._object_terms(evidence)
+        lines: list[Line] = []
+        for who in wanted[:MAX_SPEAKERS]:
+            own = [s for s in ranked if passages[s.passage_index].speaker == who and self._holds(s, about)]
+            lines.append(Line(own[0].passage_index, [own[0]]))
+        return lines
+
+    def _speaker_strengths(self, evidence: Evidence, ranked: list[Sentence]) -> dict[str, float]:
+        """Per speaker, the log of the summed odds of their best sentences (someone who returns to an
+        idea in several sentences or turns outweighs one stray sentence that happens to score a little
+        higher). Only sentences that hold one of the question's rarest terms count: who proposed a
+        "taaltoets" is someone who speaks of "taal", not whoever speaks most of "sekswerkers"."""
+        passages = evidence.passages
+        rarest = self._object_terms(evidence)
         by_speaker: dict[str, list[float]] = {}
         groups: set[str] = set()
         for s in ranked:
             p = passages[s.passage_index]
-            tokens = self.finder.tokens(s.text)
-            # a compound the documents never write whole counts by its modifier ("taal" of "taaltoets")
-            held = any((t if isinstance(t, str) else t[0]) in tokens for t in rarest)
-            if p.role in GOVERNMENT_ROLES or p.procedural or not held:
+            if p.role in GOVERNMENT_ROLES or p.procedural or not self._holds(s, rarest):
                 continue
             by_speaker.setdefault(p.speaker, []).append(s.score)
             if p.role == "fractie":
@@ -370,15 +409,10 @@ class ExtractiveComposer:
         if evidence.profile.who_person and set(by_speaker) - groups:
             # "welk Kamerlid", "which MP": a member's own words, not a party group's written questions
             by_speaker = {who: scores for who, scores in by_speaker.items() if who not in groups}
-        if not by_speaker:
-            return ranked
-        strength = {
+        return {
             who: float(np.logaddexp.reduce(sorted(scores, reverse=True)[:SPEAKER_EVIDENCE_SENTENCES]))
             for who, scores in by_speaker.items()
         }
-        best = max(strength, key=strength.get)
-        own = [s for s in ranked if passages[s.passage_index].speaker == best]
-        return own + [s for s in ranked if passages[s.passage_index].speaker != best]
 
     def _pinned_first(
         self, q: QuestionProfile, passages: list[Passage], ranked: list[Sentence]

@@ -84,6 +84,13 @@ _WHO_PERSON = re.compile(
     re.I,
 )
 
+# A who-question that asks for several ("welke partijen", "which members"): one line per speaker.
+_WHO_PLURAL = re.compile(
+    r"^\s*(?:en\s+)?(?:welke\s+(?:partijen|fracties|kamerleden|leden|woordvoerders)\b|which\s+(?:parties|members|mps|groups)\b"
+    r"|wie\b[^?]*\ballemaal\b)",
+    re.I,
+)
+
 # Words that state an amount, for "hoeveel" questions and the answers to them.
 NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|(?:der|veer|vijf|zes|zeven|acht|negen)tien"
@@ -175,6 +182,7 @@ class QuestionProfile:
     why: bool = False
     yes_no: bool = False
     who_person: bool = False
+    who_plural: bool = False
     # members of parliament the question names by surname (lower case)
     speakers: list[str] = field(default_factory=list)
 
@@ -214,8 +222,12 @@ class QuestionProfile:
             government=government and not who,
             gov_answer=government and not who and (bool(parties) or bool(_ANSWERED.search(question))),
             # parties compared: not "how does that model differ, according to the minister"
-            compare=(bool(_COMPARE.search(question)) and len(parties) != 1 and not (government and not parties))
-            or (len(parties) >= 2 and not government),
+            # "welke partijen wilden ..." asks who, not how parties differ
+            compare=(
+                (bool(_COMPARE.search(question)) and len(parties) != 1 and not (government and not parties))
+                or (len(parties) >= 2 and not government)
+            )
+            and not who,
             parties=parties,
             years=sorted(set(YEAR_RE.findall(question))),
             names=names,
@@ -226,6 +238,7 @@ class QuestionProfile:
             why=bool(_WHY.search(question)),
             yes_no=bool(_YES_NO.match(question)),
             who_person=bool(_WHO_PERSON.match(question)),
+            who_plural=bool(_WHO_PLURAL.match(question)),
             speakers=speakers,
         )
 

@@ -100,6 +100,17 @@ def expand_for_bm25(query: str) -> str:
     return f"{query} {' '.join(sorted(extra))}" if extra else query
 
 
+def bm25_query(query: str) -> str:
+    """What BM25 searches for: a who-question's frame and its verb ("Welke partijen wilden", "Wie
+    stelde") are not what is asked about, and a rare verb form ("wilden") would outweigh the object
+    ("pooierverbod")."""
+    frame = WHO_QUESTION_RE.match(query)
+    if frame:
+        rest = query[frame.end() :].split(maxsplit=1)
+        query = rest[1] if len(rest) == 2 else query
+    return expand_for_bm25(query)
+
+
 MENTION_BOOST = 0.6
 # A question pinning a year no hit is of also takes that many of the best passages dated that year;
 # a comparison of parties that many of each party's own.
@@ -237,7 +248,7 @@ class Retriever:
             timings["dense_ms"] = (time.perf_counter() - t0) * 1000
         if mode in ("hybrid", "bm25"):
             t0 = time.perf_counter()
-            sparse = index.bm25_search(expand_for_bm25(query), cfg.candidates, filters)
+            sparse = index.bm25_search(bm25_query(query), cfg.candidates, filters)
             timings["bm25_ms"] = (time.perf_counter() - t0) * 1000
 
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
@@ -301,7 +312,7 @@ class Retriever:
         cfg = self.settings.retrieval
         vector = self.last_query_vector
         dense = index.dense_search(vector, cfg.candidates, lane) if vector is not None else []
-        sparse = index.bm25_search(expand_for_bm25(query), cfg.candidates, lane)
+        sparse = index.bm25_search(bm25_query(query), cfg.candidates, lane)
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
         ranked = [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if index.chunks[i].chunk_id not in seen]
         dense_scores, bm25_scores = dict(dense), dict(sparse)

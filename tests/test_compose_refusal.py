@@ -398,3 +398,23 @@ def test_a_member_the_question_names_is_answered_by_their_own_words(settings):
     assert answerer.composer.finder.profile("Wat zei Van Nispen over de politie?").speakers == ["van nispen"]
     c = _compose(answerer, "Wat zei Van Nispen over de capaciteit van de politie voor mensenhandel?")
     assert c.text.startswith("De heer Van Nispen (SP)")
+
+
+def test_which_parties_gets_a_line_per_party_that_speaks_of_it(settings):
+    write_small_index(settings, small_chunks(settings) + _member_and_group(settings))
+    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    profile = answerer.composer.finder.profile("Welke partijen wilden een taaleis voor sekswerkers?")
+    assert profile.who and profile.who_plural and not profile.compare
+    text = _compose(answerer, "Welke partijen wilden een taaleis voor sekswerkers?").text
+    assert "Mevrouw Kuik (CDA)" in text and "SGP" in text
+    # one party asked for: one line
+    single = _compose(answerer, "Welke partij stelde een taaleis voor sekswerkers voor?").text
+    assert single.count("[") == 1
+
+
+def test_bm25_reads_a_who_question_without_its_frame():
+    from rag.retrieve import bm25_query
+
+    assert bm25_query("Welke partijen wilden een pooierverbod?") == "een pooierverbod?"
+    assert bm25_query("Wie stelde een taaltoets voor?") == "een taaltoets voor?"
+    assert bm25_query("Wat wilden de partijen?") == "Wat wilden de partijen?"
