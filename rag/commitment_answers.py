@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from kamerbron.analyzer import Analyzer
 from kamerbron.records import Answer, Chunk, Citation, Commitment, Passage
 from kamerbron.settings import Settings
-from kamerbron.text import DUTCH_DATE_RE, YEAR_RE, find_parties, format_date, is_english, iso_date
+from kamerbron.text import DUTCH_DATE_RE, STOPWORDS, YEAR_RE, find_parties, format_date, is_english, iso_date
 from rag.commitments import CACHE_SIZE, STATUS_FULFILLED, STATUS_OPEN, commitments_key, load_commitments, who_label
 from rag.compose import attribution
 from rag.index import LoadedIndex
+from rag.retrieve import EN_TO_NL
 
 COMMITMENT_QUESTION_RE = re.compile(
     r"\btoezegging\w*|\btoegezegd\w*|\btoezeg(?:gen|t)\b|\bzeg(?:t|de|den)\b[^?.!]*\btoe\b"
@@ -55,6 +56,8 @@ _QUESTION_WORDS = (
     "made make give gave state secretary secretaries government cabinet about kept fulfilled outstanding list show "
     "all year debate"
 )
+# Words that stand for "any subject" ("did she promise anything about ..."): never a subject.
+_INDEFINITE = frozenset("iets wat anything something everything iets ietsje".split())
 # A long list is cut here; the tab shows them all.
 MAX_LISTED = 10
 
@@ -107,7 +110,11 @@ def parse_question(question: str, people: list[str]) -> CommitmentQuestion:
     if _LIST_QUESTION.search(question):
         q.status = next((status for status, pattern in _STATUS_WORDS if pattern.search(rest)), "")
     for word in _Words.analyzer.words(rest):
-        stem = _Words.analyzer.stems(word)
+        if word.lower() in STOPWORDS or word.lower() in _INDEFINITE:
+            continue
+        # an English subject word is matched by its Dutch counterpart ("municipalities" -> gemeenten)
+        dutch = EN_TO_NL.get(word.lower(), word) if q.english else word
+        stem = _Words.analyzer.stems(dutch)
         if stem and stem[0] not in _Words.ignored and not word.isdigit():
             q.topic.setdefault(stem[0], word)
     return q

@@ -630,6 +630,13 @@ def test_a_question_names_who_when_and_what():
     )
 
 
+def test_an_english_subject_is_matched_by_its_dutch_word_and_anything_is_no_subject():
+    english = parse_question("Did the state secretary promise anything about the municipalities?", ["Harbers"])
+    dutch = parse_question("Welke toezeggingen deed de staatssecretaris over gemeenten?", ["Harbers"])
+    assert list(english.topic) == list(dutch.topic) and len(dutch.topic) == 1
+    assert list(english.topic.values()) == ["municipalities"]
+
+
 def _ask(corpus_answerer, question: str):
     return commitment_answer(question, corpus_answerer.retriever.index, corpus_answerer.settings)
 
