@@ -276,8 +276,13 @@ _LEADING_ARTICLE = re.compile(r"^(?:de|het|een|the|a|an)\s+", re.I)
 
 def comparison_topic(question: str) -> str:
     """The topic of a question comparing parties ("Hoe verschilden de partijen over de registratieplicht
-    voor prostituees?" -> "registratieplicht voor prostituees"); '' when it does not compare parties."""
-    if not isinstance(question, str) or not QuestionProfile.of(question).compare:
+    voor prostituees?" -> "registratieplicht voor prostituees"); '' when it does not compare parties.
+    "Welke partijen waren voor een pooierverbod?" asks who (one line per party in the chat answer), and
+    its topic is still one the positions table lays out party by party."""
+    if not isinstance(question, str):
+        return ""
+    profile = QuestionProfile.of(question)
+    if not (profile.compare or profile.who_plural):
         return ""
     text = " ".join(question.split()).rstrip("?!. ")
     match = _TOPIC_AFTER.search(text)
