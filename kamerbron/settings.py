@@ -95,6 +95,11 @@ class RetrievalSettings(_Group):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
     procedural_weight: float = Field(0.3, ge=0, le=1, description="Score factor for procedural chair turns.")
+    learned_rank: bool = Field(
+        True,
+        description="Order the fused candidates with the learned passage ranker (rag/passage_ranker.json); "
+        "it applies in hybrid mode with the embedding model it was trained with.",
+    )
     bring_linked: bool = Field(True, description="Bring along linked question/answer and interruption turns.")
     reranker_model: str = Field("", description="sentence-transformers CrossEncoder id or path; empty: no reranking.")
     rerank_candidates: int = Field(30, ge=1, description="Fused candidates passed to the reranker.")

@@ -26,7 +26,7 @@ from kamerbron.text import DUTCH_DATE_RE, STOPWORDS, YEAR_RE, find_parties, form
 from rag.commitments import CACHE_SIZE, STATUS_FULFILLED, STATUS_OPEN, commitments_key, load_commitments, who_label
 from rag.compose import attribution
 from rag.index import LoadedIndex
-from rag.retrieve import EN_TO_NL
+from rag.query_terms import EN_TO_NL
 
 COMMITMENT_QUESTION_RE = re.compile(
     r"\btoezegging\w*|\btoegezegd\w*|\btoezeg(?:gen|t)\b|\bzeg(?:t|de|den)\b[^?.!]*\btoe\b"

@@ -40,7 +40,7 @@ from kamerbron.text import (
     split_sentences,
 )
 from rag.index import LoadedIndex
-from rag.retrieve import expand_for_bm25
+from rag.query_terms import expand_for_bm25
 
 RANKER_FILE = "sentence_ranker.json"
 # Texts whose analysed tokens are kept (sentences and passages); about 60 MB at the limit.
@@ -318,12 +318,14 @@ class LogisticModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...]) -> LogisticModel:
+    def from_json(
+        cls, data: dict, expected: tuple[str, ...], *, name: str = "sentence ranker", retrain: str = "eval.ranker"
+    ) -> LogisticModel:
         names = tuple(data["features"])
         missing = set(expected) - set(names)
         if missing:
             raise RankerMissingError(
-                f"The sentence ranker lacks features {sorted(missing)}: retrain it with `python -m eval.ranker`."
+                f"The {name} lacks features {sorted(missing)}: retrain it with `python -m {retrain}`."
             )
         order = [names.index(f) for f in expected]
         pick = lambda key: np.asarray(data[key], dtype=np.float64)[order]  # noqa: E731

@@ -16,100 +16,15 @@ import time
 
 from kamerbron.embed import Embedder, build_embedder, pick_device
 from kamerbron.errors import EmbeddingModelError, GenerationGoneError
+from kamerbron.fingerprint import index_shape
 from kamerbron.records import Filters, Passage
 from kamerbron.settings import Settings
 from kamerbron.store import IndexStore
 from kamerbron.text import GOVERNMENT_RE, GOVERNMENT_ROLES, WHO_QUESTION_RE, YEAR_RE, find_parties
+from rag.evidence import EvidenceFinder
 from rag.index import POINTER_CHECK_S, LiveIndex, LoadedIndex
-
-# BM25 cannot bridge languages; the dense side can. English key terms get their Dutch
-# equivalents added to the BM25 query so English questions still find exact-term matches.
-EN_TO_NL = {
-    "human trafficking": "mensenhandel",
-    "trafficking": "mensenhandel",
-    "trafficker": "mensenhandelaar",
-    "traffickers": "mensenhandelaren",
-    "prostitution": "prostitutie",
-    "prostitute": "prostituee",
-    "prostitutes": "prostituees",
-    "sex worker": "sekswerker",
-    "sex workers": "sekswerkers",
-    "brothel": "bordeel",
-    "victim": "slachtoffer",
-    "victims": "slachtoffers",
-    "police": "politie",
-    "minister": "minister",
-    "state secretary": "staatssecretaris",
-    "labour exploitation": "arbeidsuitbuiting",
-    "exploitation": "uitbuiting",
-    "sexual exploitation": "seksuele uitbuiting",
-    "children": "kinderen",
-    "child": "kind",
-    "minors": "minderjarigen",
-    "loverboys": "loverboys",
-    "pimp": "pooier",
-    "registration": "registratie",
-    "licence": "vergunning",
-    "license": "vergunning",
-    "permit": "vergunning",
-    "language test": "taaleis",
-    "language requirement": "taaleis",
-    "age": "leeftijd",
-    "minimum age": "minimumleeftijd",
-    "law": "wet",
-    "bill": "wetsvoorstel",
-    "money": "geld",
-    "million": "miljoen",
-    "budget": "middelen",
-    "funding": "middelen",
-    "shelter": "opvang",
-    "reception": "opvang",
-    "residence permit": "verblijfsvergunning",
-    "municipalities": "gemeenten",
-    "municipality": "gemeente",
-    "prosecution": "vervolging",
-    "public prosecutor": "openbaar ministerie",
-    "national rapporteur": "nationaal rapporteur",
-    "labour inspectorate": "inspectie",
-    "inspection": "inspectie",
-    "escort": "escort",
-    "window": "raam",
-    "enforcement": "handhaving",
-    "supervision": "toezicht",
-    "asylum": "asiel",
-    "debate": "debat",
-    "party": "partij",
-    "parties": "partijen",
-    "answer": "antwoord",
-    "question": "vraag",
-    "letter": "brief",
-    "action plan": "actieplan",
-    "customers": "klanten",
-    "clients": "klanten",
-    "punishable": "strafbaar",
-    "criminal": "strafbaar",
-    "forced": "gedwongen",
-    "coercion": "dwang",
-    "marechaussee": "marechaussee",
-}
-_EN_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, EN_TO_NL), key=len, reverse=True)) + r")\b", re.I)
-
-
-def expand_for_bm25(query: str) -> str:
-    extra = {EN_TO_NL[m.group(1).lower()] for m in _EN_PATTERN.finditer(query)}
-    return f"{query} {' '.join(sorted(extra))}" if extra else query
-
-
-def bm25_query(query: str) -> str:
-    """What BM25 searches for: a who-question's frame and its verb ("Welke partijen wilden", "Wie
-    stelde") are not what is asked about, and a rare verb form ("wilden") would outweigh the object
-    ("pooierverbod")."""
-    frame = WHO_QUESTION_RE.match(query)
-    if frame:
-        rest = query[frame.end() :].split(maxsplit=1)
-        query = rest[1] if len(rest) == 2 else query
-    return expand_for_bm25(query)
-
+from rag.passage_rank import Candidates, ChunkSentences, PassageRanker, default_passage_ranker, passage_features
+from rag.query_terms import bm25_query
 
 MENTION_BOOST = 0.6
 # A question pinning a year no hit is of also takes that many of the best passages dated that year;
@@ -180,6 +95,7 @@ class Retriever:
         index: LoadedIndex | None = None,
         embedder: Embedder | None = None,
         reranker: CrossEncoderReranker | None = None,
+        passage_ranker: PassageRanker | None = None,
         pointer_check_s: float = POINTER_CHECK_S,
     ):
         self.settings = settings or Settings()
@@ -192,6 +108,14 @@ class Retriever:
         self.reranker = reranker
         if reranker is None and self.settings.retrieval.reranker_model:
             self.reranker = CrossEncoderReranker(self.settings.retrieval.reranker_model, self.settings.embedding.device)
+        if passage_ranker is None and self.settings.retrieval.learned_rank:
+            passage_ranker = default_passage_ranker()
+        # the learned order reads dense similarities on the scale of the model it was trained with
+        embedding = index_shape(self.settings)["embedding_model"]
+        self.passage_ranker = (
+            passage_ranker if passage_ranker is not None and passage_ranker.meta.get("embedding") == embedding else None
+        )
+        self._ranking_aids: tuple[LoadedIndex | None, tuple[EvidenceFinder, ChunkSentences] | None] = (None, None)
         self.last_timings_ms: dict[str, float] = {}
         # the last question's vector, so the answer stage scores sentences without embedding it again
         self.last_query_vector = None
@@ -211,6 +135,15 @@ class Retriever:
             pattern = surname_pattern([c.surname for c in index.chunks if len(c.surname) > 3])
             self._surnames = (index, pattern)
         return pattern
+
+    def ranking_aids(self, index: LoadedIndex) -> tuple[EvidenceFinder, ChunkSentences]:
+        """What the passage ranker reads of ``index`` (question profiles, word coverage, each chunk's
+        sentences and their vectors), made once per generation."""
+        made_for, aids = self._ranking_aids
+        if made_for is not index or aids is None:
+            aids = (EvidenceFinder(index, self.embedder.embed_query), ChunkSentences(index))
+            self._ranking_aids = (index, aids)
+        return aids
 
     def check(self) -> str:
         """The index generation served, once it answers; raises the store's error when it cannot."""
@@ -234,7 +167,61 @@ class Retriever:
         k = k or cfg.top_k
         mode = mode or cfg.mode
         timings: dict[str, float] = {}
+        found = self.fuse(index, query, filters, mode, timings)
+        ranked, fused = found.order, found.fused
+        dense_scores, bm25_scores = found.dense, found.bm25
+        if self.passage_ranker is not None and mode == "hybrid" and ranked and self.last_query_vector is not None:
+            t0 = time.perf_counter()
+            ranked = self.learned_order(index, query, found)
+            timings["rank_ms"] = (time.perf_counter() - t0) * 1000
 
+        if self.reranker is not None and ranked:
+            t0 = time.perf_counter()
+            head = ranked[: cfg.rerank_candidates]
+            scores = self.reranker.scores(query, [index.chunks[i].text for i in head])
+            order = sorted(range(len(head)), key=lambda j: -scores[j])
+            fused.update({head[j]: scores[j] for j in order})
+            ranked = [head[j] for j in order] + ranked[len(head) :]
+            timings["rerank_ms"] = (time.perf_counter() - t0) * 1000
+
+        hits = [
+            Passage.from_chunk(
+                index.chunks[i],
+                score=fused[i],
+                rank=r + 1,
+                via="hit",
+                dense_score=dense_scores.get(i),
+                bm25_score=bm25_scores.get(i),
+            )
+            for r, i in enumerate(ranked[:k])
+        ]
+        parties = sorted(found.named["parties"])
+        if len(parties) >= 2:
+            # parties compared: each one's own best passages join the candidates, found among its passages
+            # alone, so no party is called silent because others used the question's words more
+            for party in parties:
+                lane = Filters(**(filters.model_dump() if filters is not None else {}) | {"parties": [party]})
+                hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
+        years = sorted(set(YEAR_RE.findall(query)))
+        dated = filters is not None and bool(filters.date_from or filters.date_to)
+        if years and not dated and not any(p.date[:4] in years or any(y in p.text for y in years) for p in hits):
+            # a year the question pins down that no hit is of: the best passages dated that year join
+            lane = Filters(
+                **(filters.model_dump() if filters is not None else {})
+                | {"date_from": f"{years[0]}-01-01", "date_to": f"{years[-1]}-12-31"}
+            )
+            hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
+        self.last_timings_ms = timings
+        if cfg.bring_linked:
+            hits += self.linked_passages(hits, filters, index=index)
+        return hits
+
+    def fuse(
+        self, index: LoadedIndex, query: str, filters: Filters | None, mode: str, timings: dict[str, float]
+    ) -> Candidates:
+        """Dense search and BM25 fused by reciprocal rank, procedural turns down-weighted and passages
+        of a party, speaker or office the question names boosted; sets ``last_query_vector``."""
+        cfg = self.settings.retrieval
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
         self.last_query_vector = None
@@ -263,49 +250,21 @@ class Retriever:
                 or chunk.role in named["roles"]
             ):
                 fused[i] *= 1.0 + MENTION_BOOST
-        ranked = sorted(fused, key=lambda i: (-fused[i], i))
-        dense_scores, bm25_scores = dict(dense), dict(sparse)
+        return Candidates(
+            order=sorted(fused, key=lambda i: (-fused[i], i)), fused=fused, dense=dict(dense), bm25=dict(sparse),
+            named=named, dense_rank={i: r for r, (i, _) in enumerate(dense)},
+            bm25_rank={i: r for r, (i, _) in enumerate(sparse)},
+        )  # fmt: skip
 
-        if self.reranker is not None and ranked:
-            t0 = time.perf_counter()
-            head = ranked[: cfg.rerank_candidates]
-            scores = self.reranker.scores(query, [index.chunks[i].text for i in head])
-            order = sorted(range(len(head)), key=lambda j: -scores[j])
-            fused.update({head[j]: scores[j] for j in order})
-            ranked = [head[j] for j in order] + ranked[len(head) :]
-            timings["rerank_ms"] = (time.perf_counter() - t0) * 1000
-
-        hits = [
-            Passage.from_chunk(
-                index.chunks[i],
-                score=fused[i],
-                rank=r + 1,
-                via="hit",
-                dense_score=dense_scores.get(i),
-                bm25_score=bm25_scores.get(i),
-            )
-            for r, i in enumerate(ranked[:k])
-        ]
-        parties = sorted(named["parties"])
-        if len(parties) >= 2:
-            # parties compared: each one's own best passages join the candidates, found among its passages
-            # alone, so no party is called silent because others used the question's words more
-            for party in parties:
-                lane = Filters(**(filters.model_dump() if filters is not None else {}) | {"parties": [party]})
-                hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
-        years = sorted(set(YEAR_RE.findall(query)))
-        dated = filters is not None and bool(filters.date_from or filters.date_to)
-        if years and not dated and not any(p.date[:4] in years or any(y in p.text for y in years) for p in hits):
-            # a year the question pins down that no hit is of: the best passages dated that year join
-            lane = Filters(
-                **(filters.model_dump() if filters is not None else {})
-                | {"date_from": f"{years[0]}-01-01", "date_to": f"{years[-1]}-12-31"}
-            )
-            hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
-        self.last_timings_ms = timings
-        if cfg.bring_linked:
-            hits += self.linked_passages(hits, filters, index=index)
-        return hits
+    def learned_order(self, index: LoadedIndex, query: str, found: Candidates) -> list[int]:
+        """``found.order`` reordered by the passage ranker; ``found.fused`` takes its scores (log-odds)."""
+        finder, sentences = self.ranking_aids(index)
+        rows = passage_features(finder, finder.profile(query), self.last_query_vector, sentences, found)
+        scores = self.passage_ranker.scores(rows)
+        order = sorted(range(len(found.order)), key=lambda j: (-scores[j], j))
+        ranked = [found.order[j] for j in order]
+        found.fused.update({found.order[j]: float(scores[j]) for j in order})
+        return ranked
 
     def _lane_hits(self, index: LoadedIndex, query: str, lane: Filters, seen: set[str], after: int) -> list[Passage]:
         """The best LANE_HITS passages among those ``lane`` lets through (dense and BM25 fused), ranked after the hits."""

