@@ -135,6 +135,22 @@ def cross_validate(groups: list[Group], folds: int, repeats: int, c: float = C) 
     }
 
 
+def cross_fitted_rankers(
+    answerer: Answerer, items: list[EvalItem], folds: int, seed: int = 0
+) -> dict[str, PassageRanker]:
+    """For every answerable item with gold, a passage ranker fitted on the other folds' items: what
+    the sentence ranker trains on must be retrieved as unseen questions are, not by a model that
+    learned that very question's gold passage. ``answerer`` must retrieve the fused order
+    (``untrained`` settings)."""
+    groups = collect(answerer, items)
+    embedding = index_shape(answerer.settings)["embedding_model"]
+    rankers: dict[str, PassageRanker] = {}
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(groups):
+        ranker = PassageRanker(fit([groups[i] for i in train]), meta={"embedding": embedding})
+        rankers.update({groups[i].item.id: ranker for i in test})
+    return rankers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.passage_ranker", description=__doc__.split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=5)

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
 from eval.dataset import EvalItem, load_eval_set, normalise_for_match, quote_in_text
+from eval.passage_ranker import cross_fitted_rankers, untrained
 from kamerbron.fingerprint import index_shape
 from kamerbron.settings import PROJECT_ROOT
 from rag.answer import Answerer
@@ -39,6 +40,7 @@ from rag.evidence import (
     answer_features,
     feature_matrix,
 )
+from rag.passage_rank import PassageRanker
 
 RANKER_PATH = PROJECT_ROOT / "rag" / "sentence_ranker.json"
 REPORT_PATH = PROJECT_ROOT / "eval" / "ranker_report.json"
@@ -78,10 +80,20 @@ def is_gold(sentence: str, passage_text: str, passage_file: str, item: EvalItem)
     return False
 
 
-def collect(answerer: Answerer, items: list[EvalItem], finder: EvidenceFinder) -> list[Group]:
-    """Every item's evidence as the app would find it, with its sentences labelled (none for unanswerable)."""
+def collect(
+    answerer: Answerer,
+    items: list[EvalItem],
+    finder: EvidenceFinder,
+    passage_rankers: dict[str, PassageRanker] | None = None,
+) -> list[Group]:
+    """Every item's evidence as the app would find it, with its sentences labelled (none for unanswerable).
+    ``passage_rankers``: per item id, the passage ranker that orders its retrieval (one that never
+    trained on it); items not in it keep the answerer's."""
     groups: list[Group] = []
+    shipped = answerer.retriever.passage_ranker
     for item in items:
+        if passage_rankers is not None:
+            answerer.retriever.passage_ranker = passage_rankers.get(item.id, shipped)
         history = [(h.question, h.answer) for h in item.history]
         question = answerer.condense(item.question, history)
         passages = answerer.retrieve(question)
@@ -92,6 +104,7 @@ def collect(answerer: Answerer, items: list[EvalItem], finder: EvidenceFinder) -
             dtype=bool,
         )  # fmt: skip
         groups.append(Group(item, evidence, labels))
+    answerer.retriever.passage_ranker = shipped
     return groups
 
 
@@ -250,7 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     answerer = Answerer()
     finder = EvidenceFinder(answerer.retriever.index, answerer.retriever.embedder.embed_query, ranker=None)
     items = load_eval_set(settings=answerer.settings)
-    groups = collect(answerer, items, finder)
+    rankers = None
+    if answerer.retriever.passage_ranker is not None:
+        # retrieval as an unseen question meets it: each item ordered by a passage ranker of the other folds
+        fused = Answerer(untrained(answerer.settings), retriever=None)
+        rankers = cross_fitted_rankers(fused, items, args.folds)
+    groups = collect(answerer, items, finder, rankers)
     report = cross_validate(groups, args.folds)
     report["held_out_sentence_selection_repeated"] = repeated_selection(groups, args.folds, args.repeats)
     sentence_model = fit_sentences(groups)

@@ -158,3 +158,44 @@ def test_held_out_folds_never_score_a_group_with_a_model_that_saw_it():
     report = cross_validate(groups, folds=5, repeats=2)
     assert report["repeats"] == 2 and len(report["mrr@10_spread"]) == 2
     assert report["recall@5"] == 0.0 and report["mrr@10"] < 0.5
+
+
+def _item(n: int, question: str, quote: str) -> EvalItem:
+    return EvalItem(
+        id=f"s{n}", kind="factual", lang="nl", question=question, answerable=True, facts=[["x"]],
+        gold=[GoldPassage(source_file="d.txt", quote=quote)],
+    )  # fmt: skip
+
+
+def test_each_item_gets_a_passage_ranker_fitted_without_it(small):
+    from eval.passage_ranker import collect, cross_fitted_rankers
+    from rag.answer import Answerer
+
+    answerer = Answerer(
+        untrained(small), retriever=Retriever(untrained(small), embedder=HashEmbedder(small.embedding.dim))
+    )
+    items = [
+        _item(1, "Hoeveel geld komt er extra voor de politie?", "Er komt 2 miljoen euro extra voor de politie"),
+        _item(
+            2, "Wie wil een registratieplicht voor prostituees?", "Het CDA wil een registratieplicht voor prostituees"
+        ),
+        _item(3, "Heeft de politie genoeg capaciteit?", "De politie heeft te weinig capaciteit"),
+        _item(4, "Wat wil het CDA voor prostituees?", "Het CDA wil een registratieplicht voor prostituees"),
+    ]
+    groups = collect(answerer, items)
+    assert [g.item.id for g in groups] == ["s1", "s2", "s3", "s4"]
+    assert all(g.labels.sum() == 1 for g in groups)  # each gold quote is in exactly one candidate
+    rankers = cross_fitted_rankers(answerer, items, folds=2)
+    assert set(rankers) == {"s1", "s2", "s3", "s4"}
+    models = {id(r) for r in rankers.values()}
+    assert len(models) == 2
+    for ranker in rankers.values():
+        assert ranker.meta["embedding"] == "hash"
+    # a fold's model is the fit of the other fold's items
+    by_model: dict[int, list[str]] = {}
+    for item_id, ranker in rankers.items():
+        by_model.setdefault(id(ranker), []).append(item_id)
+    for item_ids in by_model.values():
+        others = [g for g in groups if g.item.id not in item_ids]
+        expected = fit(others)
+        assert np.allclose(rankers[item_ids[0]].model.coef, expected.coef)
