@@ -91,20 +91,22 @@ def collect(
     trained on it); items not in it keep the answerer's."""
     groups: list[Group] = []
     shipped = answerer.retriever.passage_ranker
-    for item in items:
-        if passage_rankers is not None:
-            answerer.retriever.passage_ranker = passage_rankers.get(item.id, shipped)
-        history = [(h.question, h.answer) for h in item.history]
-        question = answerer.condense(item.question, history)
-        passages = answerer.retrieve(question)
-        evidence = finder.find(question, passages, answerer.retriever.last_query_vector)
-        labels = np.array(
-            [is_gold(s.text, passages[s.passage_index].text, passages[s.passage_index].source_file, item)
-             for s in evidence.sentences],
-            dtype=bool,
-        )  # fmt: skip
-        groups.append(Group(item, evidence, labels))
-    answerer.retriever.passage_ranker = shipped
+    try:
+        for item in items:
+            if passage_rankers is not None:
+                answerer.retriever.passage_ranker = passage_rankers.get(item.id, shipped)
+            history = [(h.question, h.answer) for h in item.history]
+            question = answerer.condense(item.question, history)
+            passages = answerer.retrieve(question)
+            evidence = finder.find(question, passages, answerer.retriever.last_query_vector)
+            labels = np.array(
+                [is_gold(s.text, passages[s.passage_index].text, passages[s.passage_index].source_file, item)
+                 for s in evidence.sentences],
+                dtype=bool,
+            )  # fmt: skip
+            groups.append(Group(item, evidence, labels))
+    finally:
+        answerer.retriever.passage_ranker = shipped
     return groups
 
 

@@ -13,8 +13,10 @@ sentences of the retrieved passages; its "window" is the answer the extractive c
 
 Measured per answerable question with gold passages:
 - ``sentence_top1`` / ``sentence_top4``: the best (top 4) sentence is a gold sentence (``eval.ranker.is_gold``);
-- ``context_holds_gold``: the best sentence's window (sentence-window) or the answer (Kamerbron)
-  holds a gold quote verbatim.
+- ``context_holds_gold``: the best sentence's window (sentence-window: up to 7 sentences of one
+  passage) or the composed answer (Kamerbron: up to 3 passages, at most 3 sentences each, usually
+  fewer) holds a gold quote verbatim. The two contexts are what each approach hands on as its
+  answer; they are not of equal length.
 
 On the evaluation set Kamerbron's rankers trained on the same items, so its figures there are
 in-sample; the held-out set (``--set eval/data/kamerbron_heldout_v1.jsonl``) is the fair comparison.
@@ -101,11 +103,7 @@ def compare(answerer: Answerer, items: list[EvalItem], window: int = WINDOW) -> 
 
         hits = baseline.retrieve(vector, 4)
         gold = [
-            is_gold(sentence, texts[hit.node.metadata["chunk_id"]], hit.node.metadata["source_file"], item)
-            or any(
-                g.source_file == hit.node.metadata["source_file"] and quote_in_text(sentence.strip(), g.quote)
-                for g in item.gold
-            )
+            is_gold(sentence.strip(), texts[hit.node.metadata["chunk_id"]], hit.node.metadata["source_file"], item)
             for sentence, hit in hits
         ]
         window_text = hits[0][1].node.get_content() if hits else ""

@@ -121,7 +121,11 @@ class Passage(TurnFields):
     """A retrieved chunk with everything needed to cite it."""
 
     text: str = ""
-    score: float = 0.0
+    score: float = Field(
+        0.0,
+        description="Retrieval score, higher is better, comparable within one question only: the learned "
+        "passage ranker's log-odds (may be negative) when it orders retrieval, else the fused RRF score.",
+    )
     rank: int = 0
     via: str = Field("", description="Why it is here: 'hit', or 'linked' when brought along by a linked hit.")
     linked_from: str = Field("", description="chunk_id of the hit that brought this passage along.")

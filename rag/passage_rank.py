@@ -53,6 +53,7 @@ class Candidates:
     dense: dict[int, float]
     bm25: dict[int, float]
     named: dict[str, set[str]]
+    query_vector: np.ndarray | None = None
     dense_rank: dict[int, int] = field(default_factory=dict)
     bm25_rank: dict[int, int] = field(default_factory=dict)
 
@@ -82,10 +83,10 @@ def default_passage_ranker() -> PassageRanker:
     try:
         data = json.loads(resources.files("rag").joinpath(PASSAGE_RANKER_FILE).read_text(encoding="utf-8"))
         return PassageRanker.from_json(data)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError) as error:
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise RankerMissingError(
             f"rag/{PASSAGE_RANKER_FILE} is missing or damaged ({error}); reinstall the package or run "
-            "`python -m eval.passage_ranker`."
+            "`python -m eval.passage_ranker`, or set KAMERBRON_RETRIEVAL_LEARNED_RANK=false to keep the fused order."
         ) from error
 
 

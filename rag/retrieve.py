@@ -10,9 +10,13 @@ written and queried directly (see kamerbron/store.py and rag/index.py).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 import time
+
+import numpy as np
 
 from kamerbron.embed import Embedder, build_embedder, pick_device
 from kamerbron.errors import EmbeddingModelError, GenerationGoneError
@@ -25,6 +29,8 @@ from rag.evidence import EvidenceFinder
 from rag.index import POINTER_CHECK_S, LiveIndex, LoadedIndex
 from rag.passage_rank import Candidates, ChunkSentences, PassageRanker, default_passage_ranker, passage_features
 from rag.query_terms import bm25_query
+
+log = logging.getLogger(__name__)
 
 MENTION_BOOST = 0.6
 # A question pinning a year no hit is of also takes that many of the best passages dated that year;
@@ -108,18 +114,44 @@ class Retriever:
         self.reranker = reranker
         if reranker is None and self.settings.retrieval.reranker_model:
             self.reranker = CrossEncoderReranker(self.settings.retrieval.reranker_model, self.settings.embedding.device)
-        if passage_ranker is None and self.settings.retrieval.learned_rank:
-            passage_ranker = default_passage_ranker()
-        # the learned order reads dense similarities on the scale of the model it was trained with
-        embedding = index_shape(self.settings)["embedding_model"]
-        self.passage_ranker = (
-            passage_ranker if passage_ranker is not None and passage_ranker.meta.get("embedding") == embedding else None
-        )
+        self.passage_ranker = self._usable_ranker(passage_ranker) if self.settings.retrieval.learned_rank else None
         self._ranking_aids: tuple[LoadedIndex | None, tuple[EvidenceFinder, ChunkSentences] | None] = (None, None)
-        self.last_timings_ms: dict[str, float] = {}
-        # the last question's vector, so the answer stage scores sentences without embedding it again
-        self.last_query_vector = None
+        # per answering thread: the app answers several questions at once with one retriever
+        self._question = threading.local()
         self._surnames: tuple[LoadedIndex | None, re.Pattern | None] = (None, None)
+
+    def _usable_ranker(self, ranker: PassageRanker | None) -> PassageRanker | None:
+        """``ranker`` (default: the shipped one) when it was trained with the embedding in use: it reads
+        dense similarities on that model's scale. Otherwise retrieval keeps the fused order."""
+        embedding = index_shape(self.settings)["embedding_model"]
+        ranker = ranker if ranker is not None else default_passage_ranker()
+        if ranker.meta.get("embedding") != embedding:
+            log.info(
+                "learned passage ranking off: trained with embedding %r, this index uses %r (fused order kept)",
+                ranker.meta.get("embedding"),
+                embedding,
+            )
+            return None
+        return ranker
+
+    @property
+    def last_query_vector(self) -> np.ndarray | None:
+        """This thread's last question vector, so the answer stage scores sentences without embedding
+        it again."""
+        return getattr(self._question, "vector", None)
+
+    @last_query_vector.setter
+    def last_query_vector(self, vector: np.ndarray | None) -> None:
+        self._question.vector = vector
+
+    @property
+    def last_timings_ms(self) -> dict[str, float]:
+        """This thread's last retrieval timings."""
+        return getattr(self._question, "timings", {})
+
+    @last_timings_ms.setter
+    def last_timings_ms(self, timings: dict[str, float]) -> None:
+        self._question.timings = timings
 
     @property
     def embedder(self) -> Embedder:
@@ -170,7 +202,7 @@ class Retriever:
         found = self.fuse(index, query, filters, mode, timings)
         ranked, fused = found.order, found.fused
         dense_scores, bm25_scores = found.dense, found.bm25
-        if self.passage_ranker is not None and mode == "hybrid" and ranked and self.last_query_vector is not None:
+        if self.passage_ranker is not None and mode == "hybrid" and ranked and found.query_vector is not None:
             t0 = time.perf_counter()
             ranked = self.learned_order(index, query, found)
             timings["rank_ms"] = (time.perf_counter() - t0) * 1000
@@ -201,7 +233,7 @@ class Retriever:
             # alone, so no party is called silent because others used the question's words more
             for party in parties:
                 lane = Filters(**(filters.model_dump() if filters is not None else {}) | {"parties": [party]})
-                hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
+                hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, found.query_vector)
         years = sorted(set(YEAR_RE.findall(query)))
         dated = filters is not None and bool(filters.date_from or filters.date_to)
         if years and not dated and not any(p.date[:4] in years or any(y in p.text for y in years) for p in hits):
@@ -210,24 +242,31 @@ class Retriever:
                 **(filters.model_dump() if filters is not None else {})
                 | {"date_from": f"{years[0]}-01-01", "date_to": f"{years[-1]}-12-31"}
             )
-            hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, len(hits))
+            hits += self._lane_hits(index, query, lane, {p.chunk_id for p in hits}, found.query_vector)
         self.last_timings_ms = timings
         if cfg.bring_linked:
             hits += self.linked_passages(hits, filters, index=index)
         return hits
 
     def fuse(
-        self, index: LoadedIndex, query: str, filters: Filters | None, mode: str, timings: dict[str, float]
+        self,
+        index: LoadedIndex,
+        query: str,
+        filters: Filters | None,
+        mode: str,
+        timings: dict[str, float],
+        vector: np.ndarray | None = None,
     ) -> Candidates:
         """Dense search and BM25 fused by reciprocal rank, procedural turns down-weighted and passages
-        of a party, speaker or office the question names boosted; sets ``last_query_vector``."""
+        of a party, speaker or office the question names boosted; sets ``last_query_vector``.
+        ``vector``: the question's vector when it is already embedded."""
         cfg = self.settings.retrieval
         dense: list[tuple[int, float]] = []
         sparse: list[tuple[int, float]] = []
         self.last_query_vector = None
         if mode in ("hybrid", "dense"):
             t0 = time.perf_counter()
-            vector = self.embedder.embed_query(query)
+            vector = self.embedder.embed_query(query) if vector is None else vector
             self.last_query_vector = vector
             timings["embed_ms"] = (time.perf_counter() - t0) * 1000
             t0 = time.perf_counter()
@@ -252,6 +291,7 @@ class Retriever:
                 fused[i] *= 1.0 + MENTION_BOOST
         return Candidates(
             order=sorted(fused, key=lambda i: (-fused[i], i)), fused=fused, dense=dict(dense), bm25=dict(sparse),
+            query_vector=vector if mode in ("hybrid", "dense") else None,
             named=named, dense_rank={i: r for r, (i, _) in enumerate(dense)},
             bm25_rank={i: r for r, (i, _) in enumerate(sparse)},
         )  # fmt: skip
@@ -259,26 +299,27 @@ class Retriever:
     def learned_order(self, index: LoadedIndex, query: str, found: Candidates) -> list[int]:
         """``found.order`` reordered by the passage ranker; ``found.fused`` takes its scores (log-odds)."""
         finder, sentences = self.ranking_aids(index)
-        rows = passage_features(finder, finder.profile(query), self.last_query_vector, sentences, found)
+        rows = passage_features(finder, finder.profile(query), found.query_vector, sentences, found)
         scores = self.passage_ranker.scores(rows)
         order = sorted(range(len(found.order)), key=lambda j: (-scores[j], j))
         ranked = [found.order[j] for j in order]
         found.fused.update({found.order[j]: float(scores[j]) for j in order})
         return ranked
 
-    def _lane_hits(self, index: LoadedIndex, query: str, lane: Filters, seen: set[str], after: int) -> list[Passage]:
-        """The best LANE_HITS passages among those ``lane`` lets through (dense and BM25 fused), ranked after the hits."""
-        cfg = self.settings.retrieval
-        vector = self.last_query_vector
-        dense = index.dense_search(vector, cfg.candidates, lane) if vector is not None else []
-        sparse = index.bm25_search(bm25_query(query), cfg.candidates, lane)
-        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]], cfg.rrf_k)
-        ranked = [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if index.chunks[i].chunk_id not in seen]
-        dense_scores, bm25_scores = dict(dense), dict(sparse)
+    def _lane_hits(
+        self, index: LoadedIndex, query: str, lane: Filters, seen: set[str], vector: np.ndarray | None
+    ) -> list[Passage]:
+        """The best LANE_HITS passages among those ``lane`` lets through, ordered as the hits are, ranked
+        after ``seen`` (the hits so far)."""
+        found = self.fuse(index, query, lane, "hybrid" if vector is not None else "bm25", {}, vector=vector)
+        ranked = found.order
+        if self.passage_ranker is not None and ranked and found.query_vector is not None:
+            ranked = self.learned_order(index, query, found)
+        ranked = [i for i in ranked if index.chunks[i].chunk_id not in seen]
         return [
             Passage.from_chunk(
-                index.chunks[i], score=fused[i], rank=after + r + 1, via="hit",
-                dense_score=dense_scores.get(i), bm25_score=bm25_scores.get(i),
+                index.chunks[i], score=found.fused[i], rank=len(seen) + r + 1, via="hit",
+                dense_score=found.dense.get(i), bm25_score=found.bm25.get(i),
             )
             for r, i in enumerate(ranked[:LANE_HITS])
         ]  # fmt: skip

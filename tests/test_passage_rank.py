@@ -97,11 +97,6 @@ def test_single_retriever_modes_keep_their_own_order(small):
         ]
 
 
-def test_training_reads_the_fused_order(small):
-    assert untrained(small).retrieval.learned_rank is False
-    assert small.retrieval.learned_rank is True
-
-
 # --- training ----------------------------------------------------------------------------------------
 
 ITEM = EvalItem(
@@ -199,3 +194,43 @@ def test_each_item_gets_a_passage_ranker_fitted_without_it(small):
         others = [g for g in groups if g.item.id not in item_ids]
         expected = fit(others)
         assert np.allclose(rankers[item_ids[0]].model.coef, expected.coef)
+
+
+def test_scores_fall_as_ranks_rise_in_the_learned_order(small):
+    learned = Retriever(
+        small, embedder=HashEmbedder(small.embedding.dim), passage_ranker=_ranker("hash", member_turn=-3.0)
+    )
+    hits = [p for p in learned.retrieve("Hoeveel geld komt er extra voor de politie?", k=4) if p.via == "hit"]
+    assert [p.rank for p in hits] == sorted(p.rank for p in hits)
+    assert [p.score for p in hits] == sorted((p.score for p in hits), reverse=True)
+    assert min(p.score for p in hits) < 0  # log-odds, not RRF
+
+
+def test_a_question_vector_is_never_taken_from_another_thread(small):
+    import threading
+
+    retriever = Retriever(small, embedder=HashEmbedder(small.embedding.dim), passage_ranker=_ranker("hash", dense=1.0))
+    retriever.index.refresh()
+    index = retriever.index.current
+    found = retriever.fuse(index, "Hoeveel geld komt er extra voor de politie?", None, "hybrid", {})
+    other = threading.Thread(target=lambda: retriever.fuse(index, "registratieplicht", None, "bm25", {}))
+    other.start()
+    other.join()
+    # the other thread's BM25-only question set no vector of its own here, and the candidates carry theirs
+    assert retriever.last_query_vector is found.query_vector
+    assert retriever.learned_order(index, "Hoeveel geld komt er extra voor de politie?", found)
+
+
+def test_learned_rank_off_wins_over_a_given_ranker(small):
+    off = small.model_copy(update={"retrieval": small.retrieval.model_copy(update={"learned_rank": False})})
+    retriever = Retriever(off, embedder=HashEmbedder(small.embedding.dim), passage_ranker=_ranker("hash"))
+    assert retriever.passage_ranker is None
+
+
+def test_party_lanes_are_ordered_by_the_learned_ranker_too(small):
+    favours_long = _ranker("hash", length=1.0)
+    retriever = Retriever(small, embedder=HashEmbedder(small.embedding.dim), passage_ranker=favours_long)
+    passages = retriever.retrieve("Verschillen SP en CDA over de politie?", k=1)
+    lanes = [p for p in passages if p.via == "hit"][1:]
+    assert {p.party for p in lanes} >= {"CDA"}
+    assert all(p.score == pytest.approx(np.log1p(len(p.text))) for p in lanes)
