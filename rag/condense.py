@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kamerbron.errors import LLMEndpointError
-from kamerbron.text import CASE_SENSITIVE_PARTIES, PARTY_BY_LOWER, PARTY_RE, is_english
+from kamerbron.text import CASE_SENSITIVE_PARTIES, MONTHS_NL, PARTY_BY_LOWER, PARTY_RE, is_english
 from rag.citations import strip_reasoning
 from rag.llm import ChatLLM
 from rag.prompts import render_prompt
+from rag.query_terms import without_who_frame
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ _NOT_NAMES = frozenset(
     Ministerie Politie Marechaussee Koninklijke Wet Engels Nederlands Dutch English Rijksoverheid Openbaar
     Ministerie Inspectie Raad State Nationaal Rapporteur Kamerlid Minister Staatssecretaris Kabinet Regering
     Zelfstandige Vraag Antwoord""".split()
+    # a month is no one's name ("in September", "in september 2018")
+    + [m.capitalize() for m in MONTHS_NL]
+    + "January February March April May June July August September October November December".split()
 )
 
 _LEADING_MARKER = re.compile(
@@ -86,6 +90,8 @@ _NON_TOPIC_WORDS = frozenset(
     """de het een en of maar ook nog dan wel eigenlijk precies dus wat welke wie hoe waarom wanneer waar hoeveel
     is zijn was waren heeft hebben had kan kon kunnen wordt werd worden zei zegt zeggen gezegd vond vindt vinden
     vind denkt dacht denken standpunt standpunten mening visie reactie over van bij met op tegen voor aan in uit
+    zou zouden moet moeten moest wil wilde wilden wilt mag mogen kunnen gaan ging gingen
+    stelde stelden stelt vroeg vroegen vraagt noemde noemden noemt
     naar er daar hier dat die deze dit hij zij ze hem haar hun zich partij fractie noem geef vat samen klopt gaat
     the a an and or but also then what which who how why when where is are was were does did do has have had
     say said says think thinks thought position positions opinion view stance about of on with for to in it
@@ -226,7 +232,9 @@ def _same_language_article(new: str, old: str) -> str:
 
 
 def _topic_phrase(question: str) -> str:
-    """What the question is about: the phrase after 'over'/'about', else its content words."""
+    """What the question is about: the phrase after 'over'/'about', else its content words (of a
+    who-question, those after its frame and verb: "Wie stelde ..." asks about what was proposed)."""
+    question = without_who_frame(question)
     match = _TOPIC_PREPOSITION.search(question)
     # a one-word phrase ("... tegen mensenhandel") is too thin a topic: take all content words then
     if match and len(match.group("topic").split()) >= 2:

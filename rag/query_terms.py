@@ -88,12 +88,18 @@ def expand_for_bm25(query: str) -> str:
     return f"{query} {' '.join(sorted(extra))}" if extra else query
 
 
-def bm25_query(query: str) -> str:
-    """What BM25 searches for: a who-question's frame and its verb ("Welke partijen wilden", "Wie
-    stelde") are not what is asked about, and a rare verb form ("wilden") would outweigh the object
-    ("pooierverbod")."""
+def without_who_frame(query: str) -> str:
+    """A who-question without its frame and verb ("Wie stelde in 2018 een taaltoets voor?" -> "in
+    2018 een taaltoets voor?"); any other question as it is."""
     frame = WHO_QUESTION_RE.match(query)
     if frame:
         rest = query[frame.end() :].split(maxsplit=1)
         query = rest[1] if len(rest) == 2 else query
-    return expand_for_bm25(query)
+    return query
+
+
+def bm25_query(query: str) -> str:
+    """What BM25 searches for: a who-question's frame and its verb ("Welke partijen wilden", "Wie
+    stelde") are not what is asked about, and a rare verb form ("wilden") would outweigh the object
+    ("pooierverbod")."""
+    return expand_for_bm25(without_who_frame(query))

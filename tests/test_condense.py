@@ -180,3 +180,17 @@ def test_a_noun_pointing_back_makes_a_follow_up():
 
 def test_a_that_clause_is_not_a_pointing_noun():
     assert not looks_like_follow_up("Vindt de PvdA dat mensensmokkel en mensenhandel te scheiden zijn?")
+
+
+def test_a_who_question_lends_its_object_not_its_frame():
+    history = [("Wie stelde in 2018 een taaltoets voor sekswerkers voor?", "Mevrouw Kuik (CDA) zei ...")]
+    condensed = condense_heuristic("En wat vond de staatssecretaris van dat voorstel?", history)
+    assert "taaltoets sekswerkers" in condensed and "stelde" not in condensed
+
+
+def test_auxiliary_verbs_and_months_are_no_topic_or_person():
+    history = [("Welke partijen wilden in 2017 dat de rapporteur ook mensensmokkel zou onderzoeken?", "...")]
+    condensed = condense_heuristic("Ging de minister daarin mee?", history)
+    assert "mensensmokkel onderzoeken" in condensed and " zou " not in condensed and "wilden" not in condensed
+    history = [("What did Van Nispen say in September about minimum sentences?", "...")]
+    assert "according to September" not in condense_heuristic("And what did the state secretary say?", history)
