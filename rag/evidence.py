@@ -63,6 +63,15 @@ _COMPARE = re.compile(
     re.I,
 )
 # "Waarom ...", "hoe komt het dat ...": the answer gives a reason.
+# "Hoe oordeelde de PvdA over ... het kabinet ...", "Vond de VVD dat minister Blok ...", "How does the SP
+# view ...": a party's view is asked; the government it names is what the view is about, not who answers
+_PARTY_VIEW = re.compile(
+    r"^\s*(?:en\s+)?(?:hoe\s+)?(?:vond|vonden|vindt|vinden|oordeelde|oordeelden|beoordeelde|beoordeelden|dacht|dachten"
+    r"|denkt|denken|keek|keken|kijkt|stond|stonden|staat)\s+(?P<who>(?:de\s+|het\s+)?\S+(?:\s+\S+)?)"
+    r"|^\s*(?:and\s+)?(?:how\s+)?(?:did|does|do)\s+(?P<who_en>(?:the\s+)?\S+(?:\s+\S+)?)\s+"
+    r"(?:think|feel|judge|view|see|assess|regard)\b",
+    re.I,
+)
 _WHY = re.compile(r"\b(?:waarom|om\s+welke\s+reden|hoe\s+komt\s+het|why|for\s+what\s+reason|how\s+come)\b", re.I)
 # A sentence that gives a reason or a consequence.
 _CAUSAL = re.compile(
@@ -206,6 +215,9 @@ class QuestionProfile:
         }
         # "het antwoord op de vragen van de SP": the government answers the parties' questions
         government = bool(GOVERNMENT_RE.search(question) or _ANSWER_TO_QUESTIONS.search(question) or named_offices)
+        view = _PARTY_VIEW.match(question)
+        if view and find_parties(view.group("who") or view.group("who_en") or "") and not _ANSWERED.search(question):
+            government = False
         who = bool(WHO_QUESTION_RE.search(question))
         names = [
             n

@@ -418,3 +418,26 @@ def test_bm25_reads_a_who_question_without_its_frame():
     assert bm25_query("Welke partijen wilden een pooierverbod?") == "een pooierverbod?"
     assert bm25_query("Wie stelde een taaltoets voor?") == "een taaltoets voor?"
     assert bm25_query("Wat wilden de partijen?") == "Wat wilden de partijen?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Hoe oordeelde de PvdA in 2014 over de manier waarop het kabinet mensenhandel aanpakte?",
+        "Vond de VVD dat minister Blok de aanpak serieus genoeg nam?",
+        "How does the SP view the cabinet's action plan?",
+    ],
+)
+def test_a_partys_view_of_the_government_is_no_question_to_the_government(question):
+    from rag.evidence import QuestionProfile
+
+    profile = QuestionProfile.of(question)
+    assert not profile.government and not profile.gov_answer and profile.parties
+
+
+def test_a_question_to_the_government_about_a_party_stays_one():
+    from rag.evidence import QuestionProfile
+
+    profile = QuestionProfile.of("Hoe reageerde de minister op de vraag van de SP over de politie?")
+    assert profile.government and profile.gov_answer
+    assert QuestionProfile.of("Vond de SP het antwoord van de minister genoeg?").government
