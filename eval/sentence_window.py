@@ -96,10 +96,12 @@ def compare(answerer: Answerer, items: list[EvalItem], window: int = WINDOW) -> 
     for item in items:
         if not item.answerable or not item.gold:
             continue
-        history = [(h.question, h.answer) for h in item.history]
-        question = answerer.condense(item.question, history)
-        answer = answerer.answer(item.question, history=history)
-        vector = retriever.embedder.embed_query(question)
+        answer = answerer.answer(item.question, history=[(h.question, h.answer) for h in item.history])
+        # the answer's own retrieval: its standalone question, that question's vector, its passages
+        question = answer.standalone_question or item.question
+        vector = retriever.last_query_vector
+        if vector is None:
+            vector = retriever.embedder.embed_query(question)
 
         hits = baseline.retrieve(vector, 4)
         gold = [
@@ -112,8 +114,8 @@ def compare(answerer: Answerer, items: list[EvalItem], window: int = WINDOW) -> 
         sw["sentence_top4"].append(any(gold))
         sw["context_holds_gold"].append(any(quote_in_text(g.quote, window_text) for g in item.gold))
 
-        passages = answerer.retrieve(question)
-        evidence = finder.find(question, passages, retriever.last_query_vector)
+        passages = answer.retrieved
+        evidence = finder.find(question, passages, vector)
         ranked = evidence.ranked()[:4]
         ours = [
             is_gold(s.text, passages[s.passage_index].text, passages[s.passage_index].source_file, item) for s in ranked

@@ -30,10 +30,15 @@ def _consultation(settings):
     return chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
 
 
+def _hash_answerer(settings) -> Answerer:
+    """An answerer over the index written in ``settings`` (hash embedding)."""
+    return Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+
+
 @pytest.fixture
 def answerer(settings):
     write_small_index(settings, small_chunks(settings) + _consultation(settings))
-    return Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    return _hash_answerer(settings)
 
 
 def test_a_stated_amount_answers_a_quantity_question(answerer):
@@ -193,7 +198,7 @@ def _debate(settings):
 
 def test_the_proposer_is_who_speaks_of_the_proposed_thing_not_who_speaks_most(settings):
     write_small_index(settings, small_chunks(settings) + _debate(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     c = _compose(answerer, "Wie stelde een taaltoets voor sekswerkers voor?")
     assert c.text.startswith("Mevrouw Kuik (CDA)")
 
@@ -208,7 +213,7 @@ def test_a_government_speakers_surname_asks_the_government():
 
 def test_a_debate_speech_without_a_linked_reply_is_no_unanswered_question(settings):
     write_small_index(settings, small_chunks(settings) + _debate(settings) + _consultation(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     composer = answerer.composer
     speech = next(p for p in answerer.retrieve("taaleis sekswerkers vergunning") if p.surname == "Kuik")
     asked = next(p for p in answerer.retrieve("uitkomst overleg voortzetting nachtopvang") if p.role == "fractie")
@@ -231,7 +236,7 @@ def _two_offices(settings):
 
 def test_a_question_about_two_offices_quotes_both(settings):
     write_small_index(settings, small_chunks(settings) + _two_offices(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     c = _compose(answerer, "Wat zeiden de minister en de staatssecretaris over de verblijfsregeling?")
     assert "Minister Grapperhaus" in c.text and "Staatssecretaris Harbers" in c.text
 
@@ -248,7 +253,7 @@ def test_a_sentence_that_restates_the_question_may_answer_it(settings):
     ]  # fmt: skip
     chunks = chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
     write_small_index(settings, small_chunks(settings) + chunks)
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     c = _compose(answerer, "Wat antwoordde de minister op de vraag van de SP over de flexibele bedenktijd?")
     assert "niet kan worden verlengd" in c.text
 
@@ -309,7 +314,7 @@ def _member_and_group(settings):
 )
 def test_a_question_for_a_member_is_answered_by_a_members_own_words(settings, question, first):
     write_small_index(settings, small_chunks(settings) + _member_and_group(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     assert _compose(answerer, question).text.startswith(first)
 
 
@@ -326,7 +331,7 @@ def test_the_sentence_after_a_restated_question_is_its_answer(settings):
     write_small_index(
         settings, small_chunks(settings) + chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
     )
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     c = _compose(
         answerer, "Hoe reageerde de staatssecretaris op de suggestie van een chatfunctie voor jonge slachtoffers?"
     )
@@ -369,7 +374,7 @@ def test_a_year_no_hit_is_of_brings_that_years_passages(settings):
 
 def test_who_spoke_in_a_year_is_answered_from_that_years_debate(settings):
     write_small_index(settings, _two_years(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     assert _compose(answerer, "Wie stelde een taaleis voor sekswerkers voor?").text.startswith("Mevrouw Kuik")
     assert _compose(answerer, "Wie stelde in 2017 een taaleis voor sekswerkers voor?").text.startswith("De heer Segers")
 
@@ -394,7 +399,7 @@ def test_a_member_the_question_names_is_answered_by_their_own_words(settings):
                      "klein, die capaciteit van de politie moet omhoog.")  # fmt: skip
     chunks = small_chunks(settings) + chunk_document(ParsedDocument(meta=meta, turns=[echo]), settings.chunk)
     write_small_index(settings, chunks)
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     assert answerer.composer.finder.profile("Wat zei Van Nispen over de politie?").speakers == ["van nispen"]
     c = _compose(answerer, "Wat zei Van Nispen over de capaciteit van de politie voor mensenhandel?")
     assert c.text.startswith("De heer Van Nispen (SP)")
@@ -402,7 +407,7 @@ def test_a_member_the_question_names_is_answered_by_their_own_words(settings):
 
 def test_which_parties_gets_a_line_per_party_that_speaks_of_it(settings):
     write_small_index(settings, small_chunks(settings) + _member_and_group(settings))
-    answerer = Answerer(settings, retriever=Retriever(settings, embedder=HashEmbedder(settings.embedding.dim)))
+    answerer = _hash_answerer(settings)
     profile = answerer.composer.finder.profile("Welke partijen wilden een taaleis voor sekswerkers?")
     assert profile.who and profile.who_plural and not profile.compare
     text = _compose(answerer, "Welke partijen wilden een taaleis voor sekswerkers?").text
