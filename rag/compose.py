@@ -60,6 +60,10 @@ SPEAKER_EVIDENCE_SENTENCES = 3
 # odds gets a line, up to MAX_SPEAKERS.
 SPEAKERS_SHARE = 0.1
 MAX_SPEAKERS = 4
+# ... each line with at most this many sentences of the speaker's turn: in a comparison the stance
+# often sits beside the sentence that names the topic (eval: fact recall 0.706 -> 0.714, citation
+# precision unchanged, as the second sentence is of the same cited turn; 3 gave 0.718 for longer lines)
+SENTENCES_PER_SPEAKER = 2
 # ... among the sentences holding one of the question's rarest terms: those weighing at least this
 # share of the rarest.
 SPEAKER_OBJECT_SHARE = 0.75
@@ -293,12 +297,18 @@ class ExtractiveComposer:
         for party in wanted:
             s = by_party.get(party)
             if s is not None and _relative(s, reference) >= PARTY_EVIDENCE_SHARE:
-                lines.append(Line(s.passage_index, [s]))
+                lines.append(Line(s.passage_index, self._with_companions(s, members)))
             else:
                 lines.append(Line(-1, [], note="silent", party=party))
         if not any(line.sentences for line in lines):
             return None if q.parties else self._plain(q, passages, ranked, evidence)
         return lines
+
+    def _with_companions(self, best: Sentence, ranked: list[Sentence]) -> list[Sentence]:
+        """A speaker's line: their best sentence and the next best of the same turn, up to
+        SENTENCES_PER_SPEAKER, in the ranker's order (the stance often sits beside the topic sentence)."""
+        companions = [s for s in ranked if s.passage_index == best.passage_index and s is not best]
+        return sorted([best, *companions[: SENTENCES_PER_SPEAKER - 1]], key=lambda s: s.position)
 
     # ------------------------------------------------------------ selection
 
@@ -390,7 +400,7 @@ class ExtractiveComposer:
         lines: list[Line] = []
         for who in wanted[:MAX_SPEAKERS]:
             own = [s for s in ranked if passages[s.passage_index].speaker == who and self._holds(s, about)]
-            lines.append(Line(own[0].passage_index, [own[0]]))
+            lines.append(Line(own[0].passage_index, self._with_companions(own[0], ranked)))
         return lines
 
     def _speaker_strengths(self, evidence: Evidence, ranked: list[Sentence]) -> dict[str, float]:

@@ -446,3 +446,14 @@ def test_a_question_to_the_government_about_a_party_stays_one():
     profile = QuestionProfile.of("Hoe reageerde de minister op de vraag van de SP over de politie?")
     assert profile.government and profile.gov_answer
     assert QuestionProfile.of("Vond de SP het antwoord van de minister genoeg?").government
+
+
+def test_a_speakers_line_quotes_their_best_sentence_and_the_next_best_of_the_same_turn(answerer):
+    from rag.compose import SENTENCES_PER_SPEAKER, _join_quoted
+    from rag.evidence import Sentence
+
+    ranked = [Sentence(0, 4, "De stelling.", score=3.0), Sentence(1, 0, "Een andere spreker.", score=2.5),
+              Sentence(0, 1, "Het onderwerp.", score=2.0), Sentence(0, 2, "Nog een zin.", score=1.0)]  # fmt: skip
+    line = answerer.composer._with_companions(ranked[0], ranked)
+    assert SENTENCES_PER_SPEAKER == 2 and [s.position for s in line] == [1, 4]
+    assert _join_quoted(line) == "Het onderwerp. … De stelling."
