@@ -53,6 +53,9 @@ C = 0.3
 # Refusal threshold search: the best refusal F1 among thresholds whose wrongful-refusal rate on
 # held-out items stays within this share (the product promise: at most 3% wrongly refused).
 MAX_WRONGFUL = 0.03
+# One refusal more or less among the set's unanswerable items (37) moves refusal F1 by about 0.02;
+# a gain of under half that is no reason to refuse more answerable questions.
+F1_TOLERANCE = 0.01
 
 _WORD = re.compile(r"\w+")
 
@@ -157,8 +160,10 @@ def cross_fitted_answer_features(groups: list[Group], folds: int) -> np.ndarray:
 
 
 def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple[float, dict]:
-    """The refusal threshold with the best refusal F1 whose wrongful-refusal rate stays within 3%."""
-    best = (0.0, {"f1": 0.0})
+    """The refusal threshold with the best refusal F1 whose wrongful-refusal rate stays within 3%;
+    of thresholds whose F1 is within F1_TOLERANCE of that best, the lowest (it refuses the fewest
+    answerable questions)."""
+    candidates: list[tuple[float, dict]] = []
     for threshold in np.round(np.arange(0.05, 0.951, 0.01), 2):
         refused = probabilities < threshold
         tp = int((refused & ~answerable).sum())
@@ -168,9 +173,12 @@ def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple
         wrongful = float((refused & answerable).sum() / answerable.sum())
         stats = {"f1": round(f1, 3), "precision": round(precision, 3), "recall": round(recall, 3),
                  "wrongful_refusal_rate": round(wrongful, 3)}  # fmt: skip
-        if wrongful <= MAX_WRONGFUL and f1 > best[1]["f1"]:
-            best = (float(threshold), stats)
-    return best
+        if wrongful <= MAX_WRONGFUL:
+            candidates.append((float(threshold), stats))
+    best_f1 = max((stats["f1"] for _, stats in candidates), default=0.0)
+    if best_f1 == 0.0:
+        return 0.0, {"f1": 0.0}
+    return next((t, stats) for t, stats in candidates if stats["f1"] >= best_f1 - F1_TOLERANCE)
 
 
 def _hits(scores: np.ndarray, labels: np.ndarray, k: int) -> bool:

@@ -538,7 +538,9 @@ class ExtractiveComposer:
 
         if any(offers(s) for s in chosen):
             return chosen
-        best = ranked[0]
+        # weighed against the best sentence that states something: a party asking "hoeveel ..." may
+        # outscore every answer on the question's words, and is no answer itself
+        best = next((s for s in ranked if not _only_asks(passages[s.passage_index], s)), ranked[0])
         numbered = [s for s in ranked if offers(s) and _relative(s, best) >= NUMBER_SHARE]
         if not numbered:
             return None

@@ -100,6 +100,11 @@ _WHO_PLURAL = re.compile(
     re.I,
 )
 
+# A Dutch past participle: a separable particle or none, "ge", the verb ("opgezet", "gevraagd").
+_PARTICIPLE = re.compile(
+    r"^(|op|af|aan|in|uit|mee|toe|voor|na|over|door|terug|bij|vast|weg|samen|tegen|om|vrij)ge([a-z]{3,})$"
+)
+
 # Words that state an amount, for "hoeveel" questions and the answers to them.
 NUMBER_WORDS = re.compile(
     r"\b(?:twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf|(?:der|veer|vijf|zes|zeven|acht|negen)tien"
@@ -466,10 +471,28 @@ class EvidenceFinder:
                 weights[modifier] = modifier_idf
                 weights[(modifier, head)] = head_idf
                 continue
+            if idf is None and not english and not known_parts and (verb := self._participle(word)):
+                # a past participle the documents never write ("opgezet"): the verb is known ("opzetten")
+                stem, idf = verb
             weights[stem] = idf if idf is not None else (0.0 if english else self._max_idf)
             for part, part_idf in known_parts:
                 weights[part] = part_idf
         return weights
+
+    def _participle(self, word: str) -> tuple[str, float] | None:
+        """The known stem and idf of the verb behind a Dutch past participle ("opgezet" -> opzet,
+        "gevraagd" -> vrag), or None: without its "ge" (after a separable particle) and without its
+        final t or d."""
+        match = _PARTICIPLE.match(word)
+        if not match:
+            return None
+        base = match.group(1) + match.group(2)
+        for candidate in (base, base[:-1]) if base[-1] in "td" else (base,):
+            stem = self.index.analyzer.stems(candidate)
+            idf = self.index.idf(stem[0]) if stem else None
+            if idf is not None:
+                return stem[0], idf
+        return None
 
     def coverage(self, weights: dict[str | tuple[str, ...], float], text: str) -> float:
         total = sum(weights.values())

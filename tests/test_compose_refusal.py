@@ -457,3 +457,13 @@ def test_a_speakers_line_quotes_their_best_sentence_and_the_next_best_of_the_sam
     line = answerer.composer._with_companions(ranked[0], ranked)
     assert SENTENCES_PER_SPEAKER == 2 and [s.position for s in line] == [1, 4]
     assert _join_quoted(line) == "Het onderwerp. … De stelling."
+
+
+def test_a_past_participle_the_documents_never_write_counts_as_its_verb(answerer):
+    finder = answerer.composer.finder
+    assert finder.index.idf("gevraagd") is None and finder.index.idf("vrag") is not None
+    weights = finder.query_weights("Wat werd er over opvangplekken gevraagd?", english=False)
+    assert "vrag" in weights and "gevraagd" not in weights
+    assert finder.coverage(weights, "Zij vragen hoeveel opvangplekken er waren.") == 1.0
+    # an unseen word that is no participle of a known verb still weighs as a word no document uses
+    assert finder._participle("gewonnen") is None

@@ -63,6 +63,15 @@ def test_threshold_keeps_wrongful_refusals_within_three_percent():
     assert stats["wrongful_refusal_rate"] <= 0.03 and stats["recall"] > 0.5 and 0.0 < threshold < 1.0
 
 
+def test_threshold_does_not_refuse_an_answerable_question_for_a_negligible_f1_gain():
+    # raising the threshold past 0.205 refuses the last unanswerable question and one answerable one:
+    # F1 0.952 -> 0.957, within the tolerance, so the lower threshold stays
+    answerable = np.array([True] * 100 + [False] * 11)
+    probabilities = np.concatenate([[0.205], np.full(99, 0.9), np.full(10, 0.1), [0.207]])
+    threshold, stats = choose_threshold(probabilities, answerable)
+    assert threshold == 0.11 and stats["wrongful_refusal_rate"] == 0.0 and stats["f1"] == 0.952
+
+
 def test_repeated_selection_reports_the_mean_and_spread_of_held_out_top1():
     from eval.ranker import repeated_selection
 
