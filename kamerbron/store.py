@@ -9,9 +9,11 @@ pointer collection ``kamerbron_<index hash>`` get its metadata switched to it, s
 or is killed leaves the previous generation intact and queryable. With a Chroma server the BM25
 index is rebuilt from the documents in Chroma, so every app instance reads one shared index.
 
-A build keeps the generation it replaced and prunes older ones; a reader that still serves a pruned
-generation gets ``GenerationGoneError`` from :meth:`StoredIndex.nearest` and reopens the index at the
-pointer (``rag.index.LiveIndex``). A part that cannot be read (pointer, catalogue, BM25 index, a
+A loaded generation holds its chunk vectors in memory (dense search is exact, see ``rag.index``), so
+it keeps answering after a later build has pruned it from the store. A build keeps the generation it
+replaced and prunes older ones; a reader that still serves a pruned generation gets
+``GenerationGoneError`` from :meth:`StoredIndex.count` and reopens the index at the pointer
+(``rag.index.LiveIndex``). A part that cannot be read (pointer, catalogue, BM25 index, a
 generation the pointer names) raises ``IndexDamagedError`` naming it and the repair, ``python -m
 ingest build --repair``; a Chroma server that stops answering midway raises ``ChromaUnreachableError``.
 """
@@ -237,33 +239,20 @@ def _save_bm25(bm25, folder: Path) -> None:
 
 @dataclass
 class StoredIndex:
-    """One generation as read from the store: its state, chunk catalogue, BM25 index and collection."""
+    """One generation as read from the store: its state, chunk catalogue, BM25 index and collection,
+    and its chunk vectors (row i is ``chunks[i]``'s, unit length)."""
 
     state: IndexState
     chunks: list[Chunk]
     bm25: object
     analyzer: Analyzer
     collection: object
+    vectors: np.ndarray
     sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     settings: Settings | None = None
 
     def __len__(self) -> int:
         return len(self.chunks)
-
-    def nearest(self, query_vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine distance) of the ``n`` chunks nearest ``query_vector``, nearest first.
-
-        Raises GenerationGoneError when a later build has pruned this generation from the store.
-        """
-        with self._reading():
-            # ids and distances only: documents and metadata are in the catalogue already
-            result = self.collection.query(
-                query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
-                n_results=n,
-                ids=ids,
-                include=["distances"],
-            )
-        return list(zip(result["ids"][0], result["distances"][0]))
 
     def count(self) -> int:
         """The chunks in this generation's collection: a cheap check that the store still answers."""
@@ -375,18 +364,42 @@ class IndexStore:
         else:
             chunks = self._chunks_from_chroma(state.generation)
             bm25 = build_bm25(chunks, analyzer)
+        vectors = self._chunk_vectors(state, collection, chunks)
         sentence_vectors = self.stored_sentence_vectors(state, None)
-        return StoredIndex(state, chunks, bm25, analyzer, collection, sentence_vectors, self.settings)
+        return StoredIndex(state, chunks, bm25, analyzer, collection, vectors, sentence_vectors, self.settings)
+
+    def _chunk_vectors(self, state: IndexState, collection, chunks: list[Chunk]) -> np.ndarray:
+        """The collection's vectors in catalogue order, each scaled to unit length."""
+        by_id: dict[str, object] = {}
+        with chroma_errors(self.settings):
+            for chunk_id, _, _, vector in page_through(collection, ["embeddings"]):
+                by_id[chunk_id] = vector
+        self._check_vectors(state, chunks, by_id)
+        dim = len(by_id[chunks[0].chunk_id]) if chunks else 0
+        vectors = np.empty((len(chunks), dim), dtype=np.float32)
+        for i, chunk in enumerate(chunks):
+            vectors[i] = by_id[chunk.chunk_id]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+    def _check_vectors(self, state: IndexState, chunks: list[Chunk], stored_ids) -> None:
+        missing = [c.chunk_id for c in chunks if c.chunk_id not in stored_ids]
+        if missing:
+            raise self._damaged(state, f"its collection has no vector for {len(missing)} of its catalogue's "
+                                       f"chunks (the first: {missing[0]})")  # fmt: skip
 
     def has_generation(self, state: IndexState) -> bool:
         return self._collection(state.generation) is not None
 
     def verify(self, state: IndexState) -> None:
         """Raise IndexDamagedError when ``state``'s generation is missing or its catalogue or BM25 index
-        cannot be read (what ``load`` reads, less the sentence vectors)."""
+        cannot be read, or a catalogue chunk has no vector (what ``load`` reads, less the vectors themselves)."""
         collection = self.generation_collection(state)
         if self.embedded and (self._generation_dir(state.generation) / "catalogue.jsonl").exists():
-            self._read_search_files(state, collection, Analyzer())
+            chunks, _ = self._read_search_files(state, collection, Analyzer())
+            with chroma_errors(self.settings):
+                stored = {chunk_id for chunk_id, *_ in page_through(collection, [])}
+            self._check_vectors(state, chunks, stored)
 
     def _read_search_files(self, state: IndexState, collection, analyzer: Analyzer) -> tuple[list[Chunk], object]:
         """The catalogue and BM25 index of an embedded generation, checked against its collection."""

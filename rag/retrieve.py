@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from kamerbron.embed import Embedder, build_embedder, pick_device
-from kamerbron.errors import EmbeddingModelError, GenerationGoneError
+from kamerbron.errors import EmbeddingModelError
 from kamerbron.fingerprint import index_shape
 from kamerbron.records import Filters, Passage
 from kamerbron.settings import Settings
@@ -186,11 +186,9 @@ class Retriever:
     ) -> list[Passage]:
         """The top ``k`` passages for ``query`` (best first), followed by passages linked to them."""
         self.index.refresh()
-        index = self.index.current  # one generation for the whole question
-        try:
-            return self._retrieve(index, query, filters, k, mode)
-        except GenerationGoneError:
-            return self._retrieve(self.index.reopen(index.state.generation), query, filters, k, mode)
+        # one generation for the whole question; it is all in memory, so it answers even after a
+        # later build has pruned it from the store (``refresh`` moves on to the newer one)
+        return self._retrieve(self.index.current, query, filters, k, mode)
 
     def _retrieve(
         self, index: LoadedIndex, query: str, filters: Filters | None, k: int | None, mode: str | None

@@ -23,7 +23,6 @@ from eval.dataset import load_eval_set
 from kamerbron.embed import HashEmbedder
 from kamerbron.records import Filters
 from kamerbron.store import IndexStore, chunk_to_metadata, metadata_to_chunk
-from rag import index as index_module
 from rag.index import LoadedIndex
 from tests.conftest import ROOT, make_settings
 
@@ -268,25 +267,53 @@ def loaded(corpus_index):
     return LoadedIndex(IndexStore(settings).load())
 
 
-def _exact_top(index, vectors, query, mask, n):
-    scores = vectors @ query
+def _assert_exact_top(hits, vectors, query, mask, n):
+    """``hits`` are the ``n`` passing chunks nearest ``query`` by a float64 cosine, best first (order
+    among scores equal to float32 rounding is free)."""
+    unit = vectors.astype(np.float64) / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ (query / np.linalg.norm(query))
     allowed = np.flatnonzero(mask)
-    return [int(i) for i in allowed[np.argsort(-scores[allowed], kind="stable")][:n]]
+    best = np.sort(scores[allowed])[::-1][:n]
+    assert len(hits) == len(best)
+    assert all(mask[i] for i, _ in hits)
+    assert np.allclose([s for _, s in hits], best, atol=1e-5)  # the n best similarities, in order
+    assert np.allclose([scores[i] for i, _ in hits], best, atol=1e-5)  # and they are these chunks'
 
 
-def test_narrow_filter_searches_only_passing_chunks(loaded, seed, monkeypatch):
-    monkeypatch.setattr(index_module, "DENSE_MAX_FETCH", 0)  # always the allow-list path
+def test_narrow_filter_searches_only_passing_chunks(loaded, seed):
     filters = Filters(parties=["SP"])
     query = seed[1][3]
-    hits = [i for i, _ in loaded.dense_search(query, 5, filters)]
-    assert hits == _exact_top(loaded, seed[1], query, loaded.filter_mask(filters), 5)
+    hits = loaded.dense_search(query, 5, filters)
+    _assert_exact_top(hits, seed[1], query, loaded.filter_mask(filters), 5)
 
 
 def test_broad_filter_keeps_nearest_passing_chunks(loaded, seed):
     filters = Filters(doc_types=["debat"])
     query = seed[1][7]
-    hits = [i for i, _ in loaded.dense_search(query, 5, filters)]
-    assert hits == _exact_top(loaded, seed[1], query, loaded.filter_mask(filters), 5)
+    hits = loaded.dense_search(query, 5, filters)
+    _assert_exact_top(hits, seed[1], query, loaded.filter_mask(filters), 5)
+
+
+def test_dense_search_is_exact_for_every_chunk_as_query(loaded, seed):
+    # the vectors Chroma stores, ranked by numpy: the same 40 in the same order for every query
+    everything = np.ones(len(loaded), dtype=bool)
+    for position in range(0, len(loaded), 7):
+        query = seed[1][position]
+        _assert_exact_top(loaded.dense_search(query, 40), seed[1], query, everything, 40)
+
+
+def test_dense_search_breaks_ties_in_catalogue_order(loaded, seed):
+    query = seed[1][5] * 3.0  # not unit length: scaled before the product
+    doubled = LoadedIndex(loaded.stored)
+    doubled.vectors = np.vstack([loaded.vectors[:10], loaded.vectors[5:6]])  # chunk 5's vector again, at 10
+    hits = doubled.dense_search(query, 2)
+    assert [i for i, _ in hits] == [5, 10]
+    assert round(hits[0][1], 4) == round(hits[1][1], 4) == 1.0
+
+
+def test_dense_search_with_nothing_allowed_or_asked_is_empty(loaded, seed):
+    assert loaded.dense_search(seed[1][0], 5, Filters(parties=["Geen Partij"])) == []
+    assert loaded.dense_search(seed[1][0], 0) == []
 
 
 def test_dense_similarity_is_the_cosine(loaded, seed):

@@ -49,6 +49,18 @@ def _truncate_catalogue(folder):
     (folder / "catalogue.jsonl").write_text("".join(lines[:-1]), encoding="utf-8")
 
 
+def _rename_a_vector(folder):
+    """The collection keeps as many records, but one chunk's vector is under another id."""
+    store = IndexStore(make_settings(folder.parent.parent, paths={"index_dir": folder.parent}))
+    collection = store.client.get_collection(folder.name)
+    got = collection.get(limit=1, include=["embeddings", "documents", "metadatas"])
+    collection.delete(ids=got["ids"])
+    collection.add(
+        ids=["renamed"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
+    )
+    return got["ids"][0]
+
+
 def _damage_pointer(settings):
     store = IndexStore(settings)
     store.client.get_collection(store.base).modify(metadata={"kind": "pointer", "state": "{not json"})
@@ -88,6 +100,15 @@ def test_truncated_catalogue_is_found_damaged(built):
         IndexStore(settings).load()
 
 
+def test_catalogue_chunk_without_a_vector_is_found_damaged(built):
+    settings, corpus, folder = built
+    chunk_id = _rename_a_vector(folder)
+    with pytest.raises(IndexDamagedError, match=rf"no vector for 1 of .* \(the first: {chunk_id}\).*{REPAIR}"):
+        IndexStore(settings).load()
+    with pytest.raises(IndexDamagedError, match=REPAIR):  # an unchanged build does not call it unchanged
+        build_index([corpus], settings, progress=False)
+
+
 def test_damaged_pointer_names_it_and_the_repair(built):
     settings, *_ = built
     _damage_pointer(settings)
@@ -123,7 +144,7 @@ def test_plain_build_over_a_damaged_bm25_index_says_to_repair(built):
         build_index([corpus], settings, progress=False)
 
 
-@pytest.mark.parametrize("damage", [_damage_bm25, _damage_catalogue, _truncate_catalogue])
+@pytest.mark.parametrize("damage", [_damage_bm25, _damage_catalogue, _truncate_catalogue, _rename_a_vector])
 def test_repair_mends_a_damaged_generation(built, damage):
     settings, corpus, folder = built
     n = _chunks(folder)

@@ -1,5 +1,5 @@
 """A running reader follows the index across ingests: a new generation is served without a restart,
-a generation pruned while served is replaced at once, and /api/health names the generation served.
+a generation pruned while served keeps answering from memory and is replaced at the next check, and /api/health names the generation served.
 
 The app test runs the real app under uvicorn on 127.0.0.1 and two real `python -m ingest build`
 processes while a thread keeps asking questions (hash embedding, a three-file corpus in tmp_path).
@@ -67,8 +67,14 @@ def test_retriever_answers_after_its_generation_is_pruned(corpus, tmp_path):
     settings = _settings(tmp_path, corpus)
     build_index([corpus], settings, progress=False)
     retriever = Retriever(settings, embedder=HashEmbedder(settings.embedding.dim), pointer_check_s=3600)
+    served = retriever.index.generation
     _ingest(corpus, "c.txt", settings)
     _ingest(corpus, "d.txt", settings)  # prunes the generation the retriever serves
+    assert not IndexStore(settings).has_generation(retriever.index.state)
+    # the pruned generation is held in memory: it still answers, from its own files
+    assert "d.txt" not in _sources(retriever, "zedenpolitie")
+    assert retriever.index.generation == served
+    retriever.check()  # finds it gone and loads the pointer's generation
     assert "d.txt" in _sources(retriever, "zedenpolitie")
 
 
