@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from kamerbron.records import Citation, Passage
 from kamerbron.text import STOPWORDS, split_sentences
-from rag.prompts import REFUSAL_SENTENCE
+from rag.prompts import REFUSAL_SENTENCES
 
 # The doc-id part must hold a letter or underscore, so a time such as 10:02:33 is never an id.
 _ID = r"(?=[\w.\-]*[A-Za-z_])[A-Za-z0-9][\w.\-]*:\d+:\d+"
@@ -88,8 +88,10 @@ def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
     """Renumber chunk-id markers in ``raw`` (its reasoning removed) against the retrieved ``passages``."""
     by_id = _passages_by_id(passages)
     text, order, dropped = _render(strip_reasoning(raw), by_id.keys(), final=True)
-    if not order and (not text or _contains_refusal(text)):
-        return ResolvedAnswer(text=REFUSAL_SENTENCE, dropped_ids=dropped, refused=True, raw=raw)
+    if not order and (not text or _refusal_in(text)):
+        return ResolvedAnswer(
+            text=_refusal_in(text) or REFUSAL_SENTENCES[0], dropped_ids=dropped, refused=True, raw=raw
+        )
 
     sentences = split_answer_sentences(text)
     citing: dict[int, list[str]] = {n: [] for n in range(1, len(order) + 1)}
@@ -99,7 +101,7 @@ def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
         clean = _NUMBER_MARKER.sub("", sentence).strip()
         for n in numbers:
             citing[n].append(clean)
-        if not numbers and clean and not _contains_refusal(clean):
+        if not numbers and clean and not _refusal_in(clean):
             unsupported.append(clean)
 
     citations = [_citation(n, by_id[chunk_id], citing[n]) for n, chunk_id in enumerate(order, start=1)]
@@ -219,8 +221,9 @@ def _safe_prefix(raw: str) -> str:
     return raw
 
 
-def _contains_refusal(text: str) -> bool:
-    return _normalise(REFUSAL_SENTENCE) in _normalise(text)
+def _refusal_in(text: str) -> str:
+    """The refusal sentence (Dutch or English) that ``text`` holds, or ''."""
+    return next((r for r in REFUSAL_SENTENCES if _normalise(r) in _normalise(text)), "")
 
 
 def _normalise(text: str) -> str:

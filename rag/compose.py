@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kamerbron.records import Citation, Passage
-from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, WHO_QUESTION_RE, YEAR_RE, format_date
+from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, WHO_QUESTION_RE, YEAR_RE, format_date, is_english
 from rag.evidence import NUMBER_WORDS, REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
-from rag.prompts import REFUSAL_SENTENCE
+from rag.prompts import refusal_sentence
 
 # The passage of the best sentence gives up to MAX_PER_PASSAGE of its best sentences (context
 # that often holds the asked fact: +0.03 fact recall at equal citation precision); another passage
@@ -135,12 +135,13 @@ class ExtractiveComposer:
 
     def compose(self, question: str, passages: list[Passage], query_vector: np.ndarray | None = None) -> Composition:
         if not passages:
-            return Composition(REFUSAL_SENTENCE, refused=True)
+            return Composition(refusal_sentence(is_english(question)), refused=True)
         evidence = self.finder.find(question, passages, query_vector)
+        q = evidence.profile
+        refusal = refusal_sentence(q.english)
         ranked = [s for s in evidence.ranked() if not passages[s.passage_index].procedural]
         if not ranked:
-            return Composition(REFUSAL_SENTENCE, refused=True, evidence=evidence)
-        q = evidence.profile
+            return Composition(refusal, refused=True, evidence=evidence)
         if q.years and (q.who or q.parties or q.roles) and not q.quantity:
             # a question about what someone said in a year ("Which MP in 2017 ...", "Hoe oordeelde de
             # PvdA in 2014"): the evidence of passages of that year, by their date or an undated
@@ -150,7 +151,7 @@ class ExtractiveComposer:
             ranked = of_year or ranked
         confidence = self.finder.answerability(evidence)
         if confidence < self.refusal_threshold:
-            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="weak")
+            return Composition(refusal, refused=True, confidence=confidence, evidence=evidence, reason="weak")
 
         if q.compare:
             lines = self._compare(q, passages, ranked, evidence)
@@ -159,12 +160,10 @@ class ExtractiveComposer:
         else:
             lines = self._plain(q, passages, ranked, evidence)
         if lines is None:
-            return Composition(
-                REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason="no_match"
-            )
+            return Composition(refusal, refused=True, confidence=confidence, evidence=evidence, reason="no_match")
         missing = self._missing_pin(q, passages, lines) or self._unknown_name(q)
         if missing:
-            return Composition(REFUSAL_SENTENCE, refused=True, confidence=confidence, evidence=evidence, reason=missing)
+            return Composition(refusal, refused=True, confidence=confidence, evidence=evidence, reason=missing)
         lines = self._questions_only(q, passages, lines)
         text, citations = self._render(lines, passages, q.english)
         # "the documents hold the question, not its answer" is a refusal of what was asked, with the

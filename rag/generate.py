@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator, Sequence
 
 from kamerbron.records import Passage
+from kamerbron.text import is_english
 from rag.citations import ResolvedAnswer, StreamingCitationRenderer, resolve_citations
 from rag.llm import ChatLLM
-from rag.prompts import REFUSAL_SENTENCE, render_prompt
+from rag.prompts import refusal_sentence, render_prompt
 
 HISTORY_TURNS = 3
 HISTORY_ANSWER_CHARS = 600
@@ -61,7 +62,7 @@ def generate_answer(
     Raises LLMEndpointError when the endpoint fails.
     """
     if not passages:
-        return _refusal()
+        return _refusal(question)
     raw = llm.chat(build_messages(question, passages, history))
     return resolve_citations(raw, passages)
 
@@ -74,7 +75,7 @@ def stream_generate(
     Raises LLMEndpointError, possibly after some text was yielded, when the endpoint fails.
     """
     if not passages:
-        yield _refusal()
+        yield _refusal(question)
         return
     renderer = StreamingCitationRenderer(passages)
     shown = ""
@@ -86,8 +87,8 @@ def stream_generate(
     yield resolve_citations(renderer.raw, passages)
 
 
-def _refusal() -> ResolvedAnswer:
-    return ResolvedAnswer(text=REFUSAL_SENTENCE, refused=True)
+def _refusal(question: str) -> ResolvedAnswer:
+    return ResolvedAnswer(text=refusal_sentence(is_english(question)), refused=True)
 
 
 def _neutralise(text: str) -> str:

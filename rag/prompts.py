@@ -11,9 +11,16 @@ from kamerbron.errors import KamerbronError
 
 PROMPT_PACKAGE = "prompts"
 
-# The one refusal sentence: the LLM is told to use it verbatim, the extractive answer uses it,
-# and citation post-processing recognises it.
+# The refusal sentence, Dutch and English: the LLM is told to use the one of the question's language
+# verbatim, the extractive answer uses it, and citation post-processing recognises either.
 REFUSAL_SENTENCE = "Deze vraag kan ik niet beantwoorden op basis van de beschikbare Kamerstukken."
+REFUSAL_SENTENCE_EN = "I cannot answer this question from the available Kamerstukken (Dutch parliamentary papers)."
+REFUSAL_SENTENCES = (REFUSAL_SENTENCE, REFUSAL_SENTENCE_EN)
+
+
+def refusal_sentence(english: bool = False) -> str:
+    """The refusal in the question's language."""
+    return REFUSAL_SENTENCE_EN if english else REFUSAL_SENTENCE
 
 
 class PromptRenderError(KamerbronError):
@@ -40,7 +47,8 @@ def _environment() -> jinja2.Environment:
 
 
 def render_prompt(name: str, **variables: object) -> str:
-    """Render ``prompts/<name>.j2`` with ``variables``; ``refusal_sentence`` is always available.
+    """Render ``prompts/<name>.j2`` with ``variables``; ``refusal_sentence`` and ``refusal_sentence_en``
+    are always available.
 
     Raises PromptRenderError naming the template when it does not exist or uses a variable that
     was not passed.
@@ -48,7 +56,12 @@ def render_prompt(name: str, **variables: object) -> str:
     template_name = f"{name}.j2"
     try:
         template = _environment().get_template(template_name)
-        return template.render({"refusal_sentence": REFUSAL_SENTENCE, **variables}).strip() + "\n"
+        return (
+            template.render(
+                {"refusal_sentence": REFUSAL_SENTENCE, "refusal_sentence_en": REFUSAL_SENTENCE_EN, **variables}
+            ).strip()
+            + "\n"
+        )
     except jinja2.TemplateNotFound:
         raise PromptRenderError(
             f"Prompt template {template_name!r} not found in the {PROMPT_PACKAGE!r} package; "

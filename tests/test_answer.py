@@ -8,7 +8,7 @@ from kamerbron.errors import QuestionInvalidError
 from kamerbron.fingerprint import settings_hash
 from kamerbron.records import Filters
 from rag.answer import Answerer, validate_question
-from rag.prompts import REFUSAL_SENTENCE
+from rag.prompts import REFUSAL_SENTENCE, REFUSAL_SENTENCE_EN
 from rag.retrieve import Retriever
 from tests.fakes.index import write_small_index
 from tests.fakes.openai_server import Reply, fake_openai_server
@@ -80,6 +80,11 @@ def test_citation_carries_sentence_relied_on(answerer):
 def test_unrelated_question_is_refused(answerer):
     a = answerer.answer("Wat is het recept voor appeltaart met kaneel?")
     assert a.refused and a.answer == REFUSAL_SENTENCE and a.citations == []
+
+
+def test_unrelated_english_question_is_refused_in_english(answerer):
+    a = answerer.answer("What is the recipe for apple pie with cinnamon?")
+    assert a.refused and a.answer == REFUSAL_SENTENCE_EN and a.citations == []
 
 
 def test_answer_is_stamped_with_settings_hash(answerer, settings):

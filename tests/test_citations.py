@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import StreamingCitationRenderer, resolve_citations, split_answer_sentences
-from rag.prompts import REFUSAL_SENTENCE
+from rag.prompts import REFUSAL_SENTENCE, REFUSAL_SENTENCE_EN
 from tests.fakes.records import make_passage
 
 SP = "002_d05e322e15ff4b92:14:0"
@@ -137,6 +137,16 @@ def test_refusal_without_citation_is_refused():
 def test_refusal_with_extra_uncited_text_shows_only_the_refusal():
     resolved = resolve_citations(f"Helaas. {REFUSAL_SENTENCE} Misschien later.", PASSAGES)
     assert (resolved.refused, resolved.text) == (True, REFUSAL_SENTENCE)
+
+
+def test_english_refusal_is_recognised_and_kept_in_english():
+    resolved = resolve_citations(f"Sorry. {REFUSAL_SENTENCE_EN}", PASSAGES)
+    assert (resolved.refused, resolved.text) == (True, REFUSAL_SENTENCE_EN)
+
+
+def test_english_refusal_sentence_is_not_flagged_as_unsupported():
+    resolved = resolve_citations(f"The SP wants this [{SP}]. {REFUSAL_SENTENCE_EN}", PASSAGES)
+    assert not resolved.refused and resolved.unsupported_sentences == []
 
 
 def test_refusal_next_to_a_valid_citation_is_not_refused():

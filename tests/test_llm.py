@@ -10,7 +10,7 @@ from kamerbron.settings import LLMSettings, Settings
 from rag.citations import ResolvedAnswer
 from rag.generate import generate_answer, stream_generate
 from rag.llm import ChatLLM, OpenAICompatibleLLM, build_llm
-from rag.prompts import REFUSAL_SENTENCE
+from rag.prompts import REFUSAL_SENTENCE, REFUSAL_SENTENCE_EN
 from tests.fakes.openai_server import Reply
 from tests.fakes.ports import free_port
 from tests.fakes.records import make_passage
@@ -188,6 +188,19 @@ def test_generate_answer_numbers_citations(openai_server):
 def test_generate_answer_marks_refusal(openai_server):
     openai_server.queue(REFUSAL_SENTENCE)
     assert generate_answer("Wat vindt Volt?", PASSAGES, _llm(openai_server)).refused
+
+
+def test_generate_answer_marks_an_english_refusal(openai_server):
+    openai_server.queue(REFUSAL_SENTENCE_EN)
+    answer = generate_answer("What does Volt think?", PASSAGES, _llm(openai_server))
+    assert answer.refused and answer.text == REFUSAL_SENTENCE_EN
+
+
+def test_generate_answer_without_passages_refuses_in_the_question_language(openai_server):
+    assert (
+        generate_answer("What does Volt think about the register?", [], _llm(openai_server)).text == REFUSAL_SENTENCE_EN
+    )
+    assert generate_answer("Wat vindt Volt van het register?", [], _llm(openai_server)).text == REFUSAL_SENTENCE
 
 
 def test_generate_answer_without_passages_does_not_call_the_llm(openai_server):
