@@ -233,8 +233,12 @@ class QuestionProfile:
             text=question,
             english=is_english(question),
             who=who,
-            # a who-question asks for a person, also when the question it reports asked for a number
-            quantity=bool(_QUANTITY.search(question)) and not who and not _REPORTED_QUANTITY.search(question),
+            # a who-question asks for a person, also when the question it reports asked for a number; a
+            # why-question asks for a reason, also when it is about a number ("why had the number dropped")
+            quantity=bool(_QUANTITY.search(question))
+            and not who
+            and not _WHY.search(question)
+            and not _REPORTED_QUANTITY.search(question),
             when=bool(_WHEN.search(question)) and not who,
             government=government and not who,
             gov_answer=government and not who and (bool(parties) or bool(_ANSWERED.search(question))),

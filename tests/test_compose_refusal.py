@@ -140,6 +140,9 @@ def test_a_query_keeps_a_known_compound_whole_and_splits_an_unseen_one():
         ("Wie wilde van minister Blok weten hoeveel kinderen er verdwenen waren?", False),
         # the reaction to a question about a number is asked, not the number
         ("Hoe reageerde de staatssecretaris op de vraag hoeveel kindhuwelijken er worden gesloten?", False),
+        # a why-question asks for a reason, also when it is about a number
+        ("Waarom was het aantal opgespoorde zaken volgens de minister gedaald?", False),
+        ("Why had the number of detected cases dropped?", False),
     ],
 )
 def test_what_a_question_asks_for(question, quantity):
@@ -467,3 +470,19 @@ def test_a_past_participle_the_documents_never_write_counts_as_its_verb(answerer
     assert finder.coverage(weights, "Zij vragen hoeveel opvangplekken er waren.") == 1.0
     # an unseen word that is no participle of a known verb still weighs as a word no document uses
     assert finder._participle("gewonnen") is None
+
+
+def test_one_sentence_left_out_between_two_quoted_ones_is_put_back():
+    from kamerbron.records import Passage
+    from rag.compose import FILLED_GAP, _fill_gaps, _join_quoted
+    from rag.evidence import Sentence
+
+    texts = ["Eerste zin hier.", "Tweede zin hier.", "Derde zin hier.", "Vierde zin hier.", "Vijfde zin hier."]
+    p = Passage(chunk_id="d:0:0", doc_id="d", source_file="d.txt", turn_index=0, text=" ".join(texts))
+
+    def quote(*positions):
+        return _join_quoted(_fill_gaps([Sentence(0, i, texts[i]) for i in positions], p))
+
+    assert FILLED_GAP == 1
+    assert quote(0, 2, 3) == "Eerste zin hier. Tweede zin hier. Derde zin hier. Vierde zin hier."
+    assert quote(0, 3) == "Eerste zin hier. … Vierde zin hier."  # two left out: they stay out
