@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kamerbron.records import Citation, Passage
-from kamerbron.text import GOVERNMENT_ROLES, MONTHS_NL, WHO_QUESTION_RE, YEAR_RE, format_date, is_english
+from kamerbron.text import (
+    GOVERNMENT_ROLES,
+    MONTHS_NL,
+    WHO_QUESTION_RE,
+    YEAR_RE,
+    format_date,
+    is_english,
+    split_sentences,
+)
 from rag.evidence import NUMBER_WORDS, REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
 from rag.prompts import refusal_sentence
 
@@ -86,6 +94,25 @@ def _join_quoted(sentences: list[Sentence]) -> str:
     for before, after in zip(sentences, sentences[1:]):
         parts.append(("… " if after.position > before.position + 1 else "") + after.text)
     return " ".join(parts)
+
+
+# A quote of two sentences with one left out between them reads as one stretch with that sentence
+# put back, not as "A … C": the left-out sentence is usually the link between them.
+FILLED_GAP = 1
+
+
+def _fill_gaps(sentences: list[Sentence], p: Passage) -> list[Sentence]:
+    """``sentences`` (of passage ``p``, in text order) with every gap of at most FILLED_GAP sentences
+    filled with the passage's own sentences."""
+    if len(sentences) < 2:
+        return sentences
+    texts = split_sentences(p.text)
+    out = [sentences[0]]
+    for before, after in zip(sentences, sentences[1:]):
+        if 0 < after.position - before.position - 1 <= FILLED_GAP:
+            out.extend(Sentence(before.passage_index, i, texts[i]) for i in range(before.position + 1, after.position))
+        out.append(after)
+    return out
 
 
 def _relative(s: Sentence, best: Sentence) -> float:
@@ -556,6 +583,7 @@ class ExtractiveComposer:
             lines.setdefault(s.passage_index, Line(s.passage_index, [])).sentences.append(s)
         for line in lines.values():
             line.sentences.sort(key=lambda s: s.position)
+            line.sentences = _fill_gaps(line.sentences, passages[line.passage_index])
         return list(lines.values())
 
     def _render(self, lines: list[Line], passages: list[Passage], english: bool) -> tuple[str, list[Citation]]:
