@@ -1,5 +1,5 @@
 """Training the sentence ranker (eval/ranker.py) on small hand-made groups: gold labels, the
-pairwise fit ranking gold sentences first, and the refusal threshold search."""
+listwise fit ranking gold sentences first, and the refusal threshold search."""
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _group(seed: int) -> Group:
     return Group(ITEM, Evidence(profile, [passage], sentences), labels)
 
 
-def test_pairwise_fit_ranks_gold_sentences_first():
+def test_listwise_fit_ranks_gold_sentences_first():
     groups = [_group(seed) for seed in range(30)]
     model = fit_sentences(groups[:20])
     hits = []
