@@ -190,10 +190,12 @@ def ask(page, chat_id: str, question: str, *, wait: bool = True) -> None:
     chat = page.locator(f"#{chat_id}")
     if chat_id == "kamerbron-widget" and chat.locator(".kbw-panel").is_hidden():
         chat.locator(".kbw-launcher").click()
+    answers = chat.locator(".kbw-bot:not(.kbw-intro):not(.kbw-pending)")
+    before = answers.count()  # a restored conversation already shows answers: wait for a new one
     chat.locator("textarea").fill(question)
     chat.locator("textarea").press("Enter")
     if wait:
-        chat.locator(".kbw-bot:not(.kbw-intro):not(.kbw-pending)").last.wait_for()
+        answers.nth(before).wait_for()
 
 
 def answered(browser, live, style: str, name: str):  # noqa: F811
