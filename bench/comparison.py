@@ -15,7 +15,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
-from bench.embedding import StoredVectorEmbedder, embedding_device, index_vectors, measure_embedding_sample
+from bench.embedding import StoredVectorEmbedder, embedding_device, measure_embedding_sample
 from bench.llamaindex import build_llamaindex, llama_passages, load_llamaindex
 from bench.machine import dir_size_mb, peak_rss_mb, rss_mb
 from bench.measure import (
@@ -175,7 +175,7 @@ def run_comparison(
     embedding = _embedding_figures(ingest, bench, index.chunks, reuse_vectors or not ingest["seconds_embed"])
     kamerbron["index_s"] = ingest["seconds_index"]
     kamerbron["size_mb"] = ingest["size_mb"]
-    vectors = index_vectors(index)
+    vectors = index.vectors
     systems = {
         "kamerbron": kamerbron,
         "llamaindex_vector": measure_llamaindex(index.chunks, vectors, answerer.retriever.embedder, queries, workdir),

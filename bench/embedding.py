@@ -66,15 +66,6 @@ class StoredVectorEmbedder:
         return self.fallback.embed_query(text)
 
 
-def index_vectors(index) -> np.ndarray:
-    """The stored vectors of a loaded index, in the order of its catalogue."""
-    vectors = {
-        chunk_id: np.asarray(vector, dtype=np.float32)
-        for chunk_id, _, _, vector in page_through(index.collection, ["embeddings"])
-    }
-    return np.stack([vectors[c.chunk_id] for c in index.chunks])
-
-
 def measure_embedding(embedder, texts: Sequence[str], batch_size: int) -> dict:
     """Passage embedding throughput on ``texts`` (a sample), in batches as the ingest does."""
     _, seconds = timed(lambda: embed_in_batches(embedder, list(texts), batch_size, False))

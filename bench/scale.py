@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.embedding import StoredVectorEmbedder, index_vectors
+from bench.embedding import StoredVectorEmbedder
 from bench.measure import with_index_dir
 from bench.queries import load_queries
 from bench.scale_point import save_seed, scale_build, scale_serve
@@ -43,7 +43,7 @@ def seed_corpus(settings: Settings, workdir: Path) -> tuple[list[Chunk], np.ndar
         "vectors_reused": getattr(embedder, "hits", 0),
         "vectors_embedded": getattr(embedder, "misses", len(index.chunks) if not reusable else 0),
     }
-    return index.chunks, index_vectors(index), note
+    return index.chunks, index.vectors, note
 
 
 def run_scale(

@@ -88,10 +88,9 @@ def resolve_citations(raw: str, passages: list[Passage]) -> ResolvedAnswer:
     """Renumber chunk-id markers in ``raw`` (its reasoning removed) against the retrieved ``passages``."""
     by_id = _passages_by_id(passages)
     text, order, dropped = _render(strip_reasoning(raw), by_id.keys(), final=True)
-    if not order and (not text or _refusal_in(text)):
-        return ResolvedAnswer(
-            text=_refusal_in(text) or REFUSAL_SENTENCES[0], dropped_ids=dropped, refused=True, raw=raw
-        )
+    refusal = _refusal_in(text)
+    if not order and (not text or refusal):
+        return ResolvedAnswer(text=refusal or REFUSAL_SENTENCES[0], dropped_ids=dropped, refused=True, raw=raw)
 
     sentences = split_answer_sentences(text)
     citing: dict[int, list[str]] = {n: [] for n in range(1, len(order) + 1)}

@@ -1,6 +1,6 @@
 """Search over one loaded index generation: exact dense nearest neighbours (over the chunk vectors
-held in memory), BM25 scores (bm25s) and catalogue-side metadata filters; and the generation a long-running reader serves,
-following the index across builds (:class:`LiveIndex`)."""
+held in memory), BM25 scores (bm25s) and catalogue-side metadata filters; and the generation a
+long-running reader serves, following the index across builds (:class:`LiveIndex`)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.__main__ import build_parser
-from bench.embedding import StoredVectorEmbedder, index_vectors
+from bench.embedding import StoredVectorEmbedder
 from bench.llamaindex import llama_embedding
 from bench.machine import dir_size_mb, machine_info
 from bench.measure import percentile, summarise_ms
@@ -33,7 +33,7 @@ EVAL_SET = ROOT / "eval" / "data" / "kamerbron_eval_v1.jsonl"
 def seed(corpus_index):
     settings, _ = corpus_index
     index = IndexStore(settings).load()
-    return index.chunks, index_vectors(index)
+    return index.chunks, index.vectors
 
 
 @pytest.fixture(scope="module")
