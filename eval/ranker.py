@@ -8,8 +8,10 @@ features of ``rag.evidence`` is fitted listwise (a softmax over each question's 
 likelihood of its gold sentences coming first), with folds grouped by item, so no question's
 sentences are both trained and tested on; its L2 strength is the one of ``L2_GRID`` with the best
 repeated held-out top-1. The report gives, per method, the share of questions whose best-scored
-sentence is a gold one (top-1) and whose top 4 hold one (top-4), on the held-out folds; then the
-final model is fitted on all items and written to ``rag/sentence_ranker.json``.
+sentence is a gold one (top-1) and whose top 4 hold one (top-4), on the held-out folds, and the
+answers themselves: every item answered with its fold's rankers and scored as ``python -m eval run``
+scores it (``held_out_answers``). Then the final model is fitted on all items and written to
+``rag/sentence_ranker.json``.
 
     python -m eval.ranker [--folds 5] [--out rag/sentence_ranker.json] [--report eval/ranker_report.json]
 """
@@ -28,8 +30,10 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
+from eval import metrics as m
 from eval.dataset import EvalItem, load_eval_set, normalise_for_match, quote_in_text
 from eval.passage_ranker import cross_fitted_rankers, untrained
+from eval.run import answer_item, score_item
 from kamerbron.fingerprint import index_shape
 from kamerbron.settings import PROJECT_ROOT
 from rag.answer import Answerer
@@ -215,23 +219,35 @@ def baselines(group: Group) -> dict[str, np.ndarray]:
     }
 
 
-def cross_validate(groups: list[Group], folds: int, l2: float = 0.05) -> dict:
-    """Held-out figures: sentence selection (top-1/top-4) and refusal, each on folds grouped by item."""
+def fold_rankers(groups: list[Group], folds: int, l2: float = 0.05) -> list[tuple[np.ndarray, SentenceRanker]]:
+    """Per fold (grouped by item): the indices of its held-out groups and a sentence ranker fitted on the
+    other folds alone, with its answerability model and refusal threshold (the threshold chosen on
+    inner folds of the training items, as the shipped one is)."""
     ids = np.array([g.item.id for g in groups])
-    results: dict[str, dict[str, list[bool]]] = {}
-    per_fold: list[dict] = []
-    probabilities = np.zeros(len(groups))
-    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(ids, groups=ids)):
+    out: list[tuple[np.ndarray, SentenceRanker]] = []
+    for train, test in GroupKFold(n_splits=folds).split(ids, groups=ids):
         train_groups = [groups[i] for i in train]
         sentence_model = fit_sentences(train_groups, l2)
         # the answerability model learns from sentence scores its training items did not shape
         inner = cross_fitted_answer_features(train_groups, folds - 1, l2)
-        answer_model = _logistic(inner, np.array([g.item.answerable for g in train_groups]), ANSWER_FEATURES, C)
+        answerable = np.array([g.item.answerable for g in train_groups])
+        answer_model = _logistic(inner, answerable, ANSWER_FEATURES, C)
+        threshold, _ = choose_threshold(answer_model.score(inner), answerable)
+        out.append((test, SentenceRanker(sentence_model, answer_model, threshold)))
+    return out
+
+
+def cross_validate(groups: list[Group], folds: list[tuple[np.ndarray, SentenceRanker]]) -> dict:
+    """Held-out figures: sentence selection (top-1/top-4) and refusal, each on ``folds`` (``fold_rankers``)."""
+    results: dict[str, dict[str, list[bool]]] = {}
+    per_fold: list[dict] = []
+    probabilities = np.zeros(len(groups))
+    for fold, (test, ranker) in enumerate(folds):
         top1 = []
         for i in test:
             g = groups[i]
-            _scored(g, sentence_model)
-            probabilities[i] = answer_model.score(answer_features(g.evidence)[None, :])[0]
+            _scored(g, ranker.sentence)
+            probabilities[i] = ranker.answerability.score(answer_features(g.evidence)[None, :])[0]
             if not g.labels.any():
                 continue
             scores = np.array([s.score for s in g.evidence.sentences])
@@ -246,7 +262,7 @@ def cross_validate(groups: list[Group], folds: int, l2: float = 0.05) -> dict:
     return {
         "items": len(groups),
         "items_with_gold_sentence": sum(bool(g.labels.any()) for g in groups),
-        "folds": folds,
+        "folds": len(folds),
         "held_out_sentence_selection": {
             name: {"top1": round(float(np.mean(v["top1"])), 3), "top4": round(float(np.mean(v["top4"])), 3)}
             for name, v in results.items()
@@ -254,6 +270,66 @@ def cross_validate(groups: list[Group], folds: int, l2: float = 0.05) -> dict:
         "held_out_refusal_at_best_threshold": {"threshold": threshold} | refusal,
         "per_fold": per_fold,
     }
+
+
+# The answer figures of held_out_answers, overall and per kind of question.
+ANSWER_FIGURES = (
+    "fact_recall", "citation_precision", "citation_validity", "attribution", "who_first_line",
+    "refusal_f1", "wrongful_refusal_rate",
+)  # fmt: skip
+
+
+def held_out_answers(
+    answerer: Answerer,
+    groups: list[Group],
+    folds: list[tuple[np.ndarray, SentenceRanker]],
+    passage_rankers: dict[str, PassageRanker] | None = None,
+) -> dict:
+    """The extractive answers of the evaluation set, each item answered by rankers that never saw it:
+    its fold's sentence ranker, answerability model and refusal threshold, and (``passage_rankers``)
+    a passage ranker of other folds; scored with the metrics of ``python -m eval run``. This is what
+    the learned answer gives an unseen question; the eval run's figures are in-sample."""
+    settings = answerer.settings.model_copy(
+        update={"answer": answerer.settings.answer.model_copy(update={"backend": "extractive"})}
+    )
+    extractive = Answerer(settings, retriever=answerer.retriever)
+    composer = extractive.composer
+    embedding = index_shape(settings)["embedding_model"]
+    shipped_ranker, shipped_threshold = composer.finder.ranker, composer.refusal_threshold
+    shipped_passages = extractive.retriever.passage_ranker
+    matcher = m._default_matcher()
+    records: list[dict] = []
+    try:
+        for test, ranker in folds:
+            composer.finder.ranker = SentenceRanker(
+                ranker.sentence, ranker.answerability, ranker.threshold, meta={"embedding": embedding}
+            )
+            composer.refusal_threshold = ranker.threshold
+            for i in test:
+                item = groups[i].item
+                if passage_rankers is not None:
+                    extractive.retriever.passage_ranker = passage_rankers.get(item.id, shipped_passages)
+                answer, *_ = answer_item(item, extractive)
+                records.append(
+                    {
+                        "kind": item.kind,
+                        "answerable": item.answerable,
+                        "refused": answer.refused,
+                        "metrics": score_item(item, answer, matcher),
+                    }
+                )
+    finally:
+        composer.finder.ranker, composer.refusal_threshold = shipped_ranker, shipped_threshold
+        extractive.retriever.passage_ranker = shipped_passages
+
+    def figures(rows: list[dict]) -> dict:
+        summary = m.aggregate(rows)
+        return {"items": len(rows)} | {
+            name: None if summary[name] is None else round(float(summary[name]), 3) for name in ANSWER_FIGURES
+        }
+
+    kinds = sorted({r["kind"] for r in records})
+    return figures(records) | {"per_kind": {k: figures([r for r in records if r["kind"] == k]) for k in kinds}}
 
 
 def repeated_selection(groups: list[Group], folds: int, repeats: int, l2: float = 0.05) -> dict:
@@ -300,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     groups = collect(answerer, items, finder, rankers)
     grid = {l2: repeated_selection(groups, args.folds, args.repeats, l2) for l2 in L2_GRID}
     l2 = max(L2_GRID, key=lambda value: (grid[value]["top1"], grid[value]["top4"]))
-    report = cross_validate(groups, args.folds, l2)
+    folds = fold_rankers(groups, args.folds, l2)
+    report = cross_validate(groups, folds)
     report["held_out_sentence_selection_repeated"] = grid[l2]
     report["l2"] = {"chosen": l2, "repeated_top1_by_l2": {str(k): v["top1"] for k, v in grid.items()}}
     sentence_model = fit_sentences(groups, l2)
@@ -323,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     args.out.write_text(json.dumps(final.to_json(), indent=1) + "\n", encoding="utf-8")
+    report["held_out_answers"] = held_out_answers(answerer, groups, folds, rankers)
     report["sentence_weights"] = dict(zip(FEATURES, [round(float(c), 3) for c in sentence_model.coef]))
     report["answerability_weights"] = dict(zip(ANSWER_FEATURES, [round(float(c), 3) for c in answer_model.coef]))
     args.report.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -335,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                     "held_out_sentence_selection_repeated",
                     "held_out_refusal_at_best_threshold",
                     "l2",
+                    "held_out_answers",
                 )
             },
             indent=1,

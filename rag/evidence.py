@@ -355,9 +355,9 @@ class LogisticModel:
 
 @dataclass
 class SentenceRanker:
-    """The two learned models of the extractive answer: a sentence ranking score (pairwise logistic
-    regression: the score difference of two sentences of one question is the log-odds that the first
-    is the better evidence) and P(the question is answerable from its evidence)."""
+    """The two learned models of the extractive answer: a sentence ranking score (a listwise linear
+    model: the softmax of a question's sentence scores is the chance that each is its gold sentence) and
+    P(the question is answerable from its evidence), refused below ``threshold``."""
 
     sentence: LogisticModel
     answerability: LogisticModel | None = None
