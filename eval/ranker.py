@@ -61,8 +61,12 @@ C = 0.3
 # training data): the one with the best repeated held-out top-1 is kept, and the report lists all.
 L2_GRID = (0.01, 0.03, 0.05, 0.1, 0.2)
 # Refusal threshold search: the best refusal F1 among thresholds whose wrongful-refusal rate on
-# held-out items stays within this share (the product promise: at most 3% wrongly refused).
-MAX_WRONGFUL = 0.03
+# held-out items stays within this share. The product promises at most 3% wrongly refused, but the
+# threshold is only one of the answer's refusals (a year or body the evidence lacks refuses too), and
+# a threshold picked at the edge of the budget on these items overshoots it on others: with 3% here,
+# the answers of held-out folds refused 4.2% of answerable items (refusal F1 0.817); with 1%, 1.7%
+# (F1 0.836; 157 items, each fold's threshold chosen on its own training items).
+MAX_WRONGFUL = 0.01
 # One refusal more or less among the set's unanswerable items (37) moves refusal F1 by about 0.02;
 # a gain of under half that is no reason to refuse more answerable questions.
 F1_TOLERANCE = 0.01
