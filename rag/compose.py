@@ -37,7 +37,15 @@ from kamerbron.text import (
     is_english,
     split_sentences,
 )
-from rag.evidence import NUMBER_WORDS, REFERS_ELSEWHERE, Evidence, EvidenceFinder, QuestionProfile, Sentence
+from rag.evidence import (
+    NUMBER_WORDS,
+    REFERS_ELSEWHERE,
+    Evidence,
+    EvidenceFinder,
+    QuestionProfile,
+    Sentence,
+    is_question,
+)
 from rag.prompts import refusal_sentence
 
 # The passage of the best sentence gives up to MAX_PER_PASSAGE of its best sentences (context
@@ -101,16 +109,20 @@ def _join_quoted(sentences: list[Sentence]) -> str:
 FILLED_GAP = 1
 
 
-def _fill_gaps(sentences: list[Sentence], p: Passage) -> list[Sentence]:
+def _fill_gaps(sentences: list[Sentence], p: Passage, found: dict[tuple[int, int], Sentence]) -> list[Sentence]:
     """``sentences`` (of passage ``p``, in text order) with every gap of at most FILLED_GAP sentences
-    filled with the passage's own sentences."""
+    filled with the passage's own sentences: as the evidence holds them (``found``, by passage index and
+    position), or, for one too short to be evidence, scored below every candidate."""
     if len(sentences) < 2:
         return sentences
     texts = split_sentences(p.text)
     out = [sentences[0]]
     for before, after in zip(sentences, sentences[1:]):
         if 0 < after.position - before.position - 1 <= FILLED_GAP:
-            out.extend(Sentence(before.passage_index, i, texts[i]) for i in range(before.position + 1, after.position))
+            out.extend(
+                found.get((before.passage_index, i)) or Sentence(before.passage_index, i, texts[i], score=-np.inf)
+                for i in range(before.position + 1, after.position)
+            )
         out.append(after)
     return out
 
@@ -574,16 +586,16 @@ class ExtractiveComposer:
 
     # ------------------------------------------------------------ writing
 
-    def _group(self, chosen: list[Sentence], passages: list[Passage], evidence: Evidence | None = None) -> list[Line]:
+    def _group(self, chosen: list[Sentence], passages: list[Passage], evidence: Evidence) -> list[Line]:
         """One line per passage, in order of each passage's best sentence; sentences in text order."""
-        if evidence is not None:
-            chosen = _answer_after_restatement(chosen, passages, evidence)
+        chosen = _answer_after_restatement(chosen, passages, evidence)
+        found = {(s.passage_index, s.position): s for s in evidence.sentences}
         lines: dict[int, Line] = {}
         for s in chosen:
             lines.setdefault(s.passage_index, Line(s.passage_index, [])).sentences.append(s)
         for line in lines.values():
             line.sentences.sort(key=lambda s: s.position)
-            line.sentences = _fill_gaps(line.sentences, passages[line.passage_index])
+            line.sentences = _fill_gaps(line.sentences, passages[line.passage_index], found)
         return list(lines.values())
 
     def _render(self, lines: list[Line], passages: list[Passage], english: bool) -> tuple[str, list[Citation]]:
@@ -685,7 +697,7 @@ def _facet_of(q: QuestionProfile, passages: list[Passage]):
 
 def _only_asks(p: Passage, s: Sentence) -> bool:
     """A sentence that asks rather than states: a question, or a party reporting what it asks."""
-    if s.features["question_mark"]:
+    if is_question(s.text):
         return True
     return p.role in ("fractie", "kamerlid") and bool(_ASKING.search(s.text))
 

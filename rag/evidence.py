@@ -664,6 +664,11 @@ def _traits(text: str) -> _Traits:
     )
 
 
+def is_question(text: str) -> bool:
+    """Whether a sentence is a question (it ends in a question mark, before any closing quote)."""
+    return _traits(text).question_mark
+
+
 def _restates(text: str) -> bool:
     """A sentence that restates or reports a question rather than answering it."""
     return _traits(text).restates

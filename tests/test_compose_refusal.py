@@ -481,8 +481,30 @@ def test_one_sentence_left_out_between_two_quoted_ones_is_put_back():
     p = Passage(chunk_id="d:0:0", doc_id="d", source_file="d.txt", turn_index=0, text=" ".join(texts))
 
     def quote(*positions):
-        return _join_quoted(_fill_gaps([Sentence(0, i, texts[i]) for i in positions], p))
+        return _join_quoted(_fill_gaps([Sentence(0, i, texts[i]) for i in positions], p, {}))
 
     assert FILLED_GAP == 1
     assert quote(0, 2, 3) == "Eerste zin hier. Tweede zin hier. Derde zin hier. Vierde zin hier."
     assert quote(0, 3) == "Eerste zin hier. … Vierde zin hier."  # two left out: they stay out
+
+
+def test_a_sentence_put_back_is_the_evidence_sentence_or_one_that_outranks_none():
+    from kamerbron.records import Passage
+    from rag.compose import _fill_gaps, _only_asks
+    from rag.evidence import Sentence
+
+    texts = ["Wil de minister de regeling verlengen?", "Klopt dat?", "Zo ja, voor hoe lang precies?",
+             "Een heel andere zin die ook lang is.", "Nog een zin die er ook bij staat."]  # fmt: skip
+    p = Passage(chunk_id="d:0:0", doc_id="d", source_file="d.txt", turn_index=0, text=" ".join(texts), role="fractie")
+    known = Sentence(0, 3, texts[3], {"question_mark": 0.0}, score=-1.5)
+    chosen = [Sentence(0, 0, texts[0], {"question_mark": 1.0}, score=-2.0),
+              Sentence(0, 2, texts[2], {"question_mark": 1.0}, score=-3.0),
+              Sentence(0, 4, texts[4], {"question_mark": 0.0}, score=-4.0)]  # fmt: skip
+    filled = _fill_gaps(chosen, p, {(0, 3): known})
+    assert [s.position for s in filled] == [0, 1, 2, 3, 4]
+    assert filled[3] is known  # the evidence's own sentence, with its features and score
+    # a sentence too short to be evidence: no features, and never the best of its line
+    short = filled[1]
+    assert short.features == {} and max(filled[:3], key=lambda s: s.score) is chosen[0]
+    # what only asks is read from the text, so a put-back question is one
+    assert _only_asks(p, short) and not _only_asks(p, known)
