@@ -445,14 +445,15 @@ class ExtractiveComposer:
         """Per speaker, the log of the summed odds of their best sentences (someone who returns to an
         idea in several sentences or turns outweighs one stray sentence that happens to score a little
         higher). Only sentences that hold one of the question's rarest terms count: who proposed a
-        "taaltoets" is someone who speaks of "taal", not whoever speaks most of "sekswerkers"."""
+        "taaltoets" is someone who speaks of "taal", not whoever speaks most of "sekswerkers". The
+        government and the chair are no one's answer to who proposed or asked something."""
         passages = evidence.passages
         rarest = self._object_terms(evidence)
         by_speaker: dict[str, list[float]] = {}
         groups: set[str] = set()
         for s in ranked:
             p = passages[s.passage_index]
-            if p.role in GOVERNMENT_ROLES or p.procedural or not self._holds(s, rarest):
+            if p.role in GOVERNMENT_ROLES or p.procedural or _chairs(p) or not self._holds(s, rarest):
                 continue
             by_speaker.setdefault(p.speaker, []).append(s.score)
             if p.role == "fractie":
@@ -693,6 +694,12 @@ def _facet_of(q: QuestionProfile, passages: list[Passage]):
     if len(q.years) >= 2:
         return lambda p: p.date[:4] if p.date and p.date[:4] in q.years else None
     return None
+
+
+def _chairs(p: Passage) -> bool:
+    """A turn of the chair as chair (reading out the commitments, giving the floor); a chair who speaks
+    for a party is a member (``rag.evidence``: ``member``)."""
+    return p.role == "voorzitter" and not p.party
 
 
 def _only_asks(p: Passage, s: Sentence) -> bool:

@@ -206,6 +206,25 @@ def test_the_proposer_is_who_speaks_of_the_proposed_thing_not_who_speaks_most(se
     assert c.text.startswith("Mevrouw Kuik (CDA)")
 
 
+def test_the_chair_reading_out_a_commitment_is_not_who_asked_for_it(settings):
+    meta = DocumentMeta(
+        doc_id="ao", source_file="ao.txt", title="Verslag van een algemeen overleg", date="2018-09-27", doc_type="debat"
+    )
+    turns = [
+        Turn(doc_id="ao", turn_index=0, speaker="Mevrouw Kuik", surname="Kuik", party="CDA", role="kamerlid",
+             text="Kan de staatssecretaris jaarlijks rapporteren over de zorgcoördinatoren in de gemeenten?"),
+        Turn(doc_id="ao", turn_index=1, speaker="De voorzitter", surname="Ziengs", role="voorzitter",
+             text="De staatssecretaris zal de Kamer jaarlijks rapporteren over de zorgcoördinatoren in de gemeenten. "
+                  "De staatssecretaris zal jaarlijks rapporteren over de zorgcoördinatoren van de gemeenten."),
+    ]  # fmt: skip
+    write_small_index(
+        settings, small_chunks(settings) + chunk_document(ParsedDocument(meta=meta, turns=turns), settings.chunk)
+    )
+    answerer = _hash_answerer(settings)
+    c = _compose(answerer, "Wie vroeg om jaarlijks te rapporteren over de zorgcoördinatoren?")
+    assert c.text.startswith("Mevrouw Kuik (CDA)")
+
+
 def test_a_government_speakers_surname_asks_the_government():
     from rag.evidence import QuestionProfile
 
