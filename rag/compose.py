@@ -203,7 +203,7 @@ class ExtractiveComposer:
         missing = self._missing_pin(q, passages, lines) or self._unknown_name(q)
         if missing:
             return Composition(refusal, refused=True, confidence=confidence, evidence=evidence, reason=missing)
-        lines = self._questions_only(q, passages, lines)
+        lines = self._questions_only(q, passages, lines, ranked, evidence)
         text, citations = self._render(lines, passages, q.english)
         # "the documents hold the question, not its answer" is a refusal of what was asked, with the
         # question cited
@@ -522,10 +522,13 @@ class ExtractiveComposer:
                     return f"unknown name {word}"
         return ""
 
-    def _questions_only(self, q: QuestionProfile, passages: list[Passage], lines: list[Line]) -> list[Line]:
+    def _questions_only(
+        self, q: QuestionProfile, passages: list[Passage], lines: list[Line], ranked: list[Sentence], evidence: Evidence
+    ) -> list[Line]:
         """When every quoted sentence only asks (a question, or a party reporting what it asks) and the
         question is not about who asked or what was asked, the documents hold the question but not its
-        answer: say so, with the question cited."""
+        answer: say so, with the question cited. A question asked in a debate is answered by the
+        government's best sentence of that debate instead, when the evidence holds one."""
         # in a comparison a party's questions are its voice: what it wants to know is where it stands
         if q.who or q.about_asking or q.compare or any(line.note for line in lines):
             return lines
@@ -543,6 +546,21 @@ class ExtractiveComposer:
         quoted = [(passages[line.passage_index], s) for line in lines for s in line.sentences]
         if not quoted or not all(_only_asks(p, s) for p, s in quoted):
             return lines
+        if asked.role != "fractie":
+            # a question asked in a debate is answered later in the same debate, linked or not: the
+            # government's best sentence of it answers, when the evidence holds one
+            answer = next(
+                (
+                    s for s in ranked
+                    if passages[s.passage_index].role in GOVERNMENT_ROLES
+                    and passages[s.passage_index].doc_id == asked.doc_id
+                    and not _only_asks(passages[s.passage_index], s)
+                    and not s.features["refers_elsewhere"]
+                ),
+                None,
+            )  # fmt: skip
+            if answer is not None:
+                return [first, *self._group([answer], passages, evidence)]
         return [first, Line(-1, [], note="no_answer")]
 
     def _counted(self, q: QuestionProfile) -> frozenset[str]:

@@ -527,3 +527,51 @@ def test_a_sentence_put_back_is_the_evidence_sentence_or_one_that_outranks_none(
     assert short.features == {} and max(filled[:3], key=lambda s: s.score) is chosen[0]
     # what only asks is read from the text, so a put-back question is one
     assert _only_asks(p, short) and not _only_asks(p, known)
+
+
+def _sentence(passage: int, position: int, text: str, score: float):
+    from rag.evidence import Sentence
+
+    features = {"question_mark": float(text.endswith("?")), "refers_elsewhere": 0.0, "restated": 0.0}
+    return Sentence(passage, position, text, features, score)
+
+
+def test_a_debate_question_without_its_answer_quoted_is_answered_by_the_government_in_that_debate(answerer):
+    from kamerbron.records import Passage
+    from rag.compose import Line
+    from rag.evidence import Evidence, QuestionProfile
+
+    asked = Passage(
+        chunk_id="ao:0:0",
+        doc_id="ao",
+        source_file="ao.txt",
+        turn_index=0,
+        speaker="De heer Van der Staaij",
+        party="SGP",
+        role="kamerlid",
+        text="Worden datingsites voor sugardaddy's in de gaten gehouden?",
+    )
+    reply = Passage(
+        chunk_id="ao:3:0",
+        doc_id="ao",
+        source_file="ao.txt",
+        turn_index=3,
+        speaker="Staatssecretaris Harbers",
+        role="staatssecretaris",
+        text="We ontwikkelen met de politie webcrawlers die datingsites afspeuren.",
+    )
+    other = Passage(chunk_id="so:1:0", doc_id="so", source_file="so.txt", turn_index=1, speaker="Minister Blok",
+                    role="minister", text="De politie krijgt er dit jaar 2 miljoen euro bij voor dit werk.")  # fmt: skip
+    passages = [asked, reply, other]
+    question = _sentence(0, 0, asked.text, 3.0)
+    ranked = [question, _sentence(2, 0, other.text, 1.0), _sentence(1, 0, reply.text, 0.5)]
+    profile = QuestionProfile.of("Hoe houdt het kabinet datingsites voor sugardaddy's in de gaten?")
+    evidence = Evidence(profile, passages, ranked)
+    composer = answerer.composer
+    lines = composer._questions_only(profile, passages, [Line(0, [question])], ranked, evidence)
+    # the government's best sentence of the same debate answers, not a minister of another document
+    assert [line.passage_index for line in lines] == [0, 1] and not any(line.note for line in lines)
+    # a written question whose answer the documents lack keeps the honest "no answer" line
+    written = asked.model_copy(update={"role": "fractie", "doc_id": "so"})
+    lines = composer._questions_only(profile, [written, reply, other], [Line(0, [question])], ranked[:1], evidence)
+    assert [line.note for line in lines] == ["", "no_answer"]
