@@ -520,6 +520,13 @@ class ExtractiveComposer:
             for word in re.findall(r"[^\W\d_]{4,}", name.lower()):
                 if not _known_word(word, index.words):
                     return f"unknown name {word}"
+            # an abbreviation ("AOW", "WRP") is a name of its own: it must be a word of the documents as
+            # it is, not the start of one ("IND" is not "index")
+            for abbreviation in _ABBREVIATION.findall(name):
+                word = abbreviation.lower()
+                i = bisect_left(index.words, word)
+                if i == len(index.words) or index.words[i] != word:
+                    return f"unknown name {abbreviation}"
         return ""
 
     def _questions_only(
@@ -728,6 +735,9 @@ def _only_asks(p: Passage, s: Sentence) -> bool:
 
 
 _ASKING = re.compile(r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|willen\s+(?:graag\s+)?weten|vernemen\s+graag)\b", re.I)
+
+
+_ABBREVIATION = re.compile(r"\b[A-Z]{3,}\b")
 
 
 def _known_word(word: str, words: tuple[str, ...]) -> bool:

@@ -67,6 +67,18 @@ def test_a_name_the_documents_use_is_not_refused(answerer):
     assert not c.refused
 
 
+def test_an_abbreviation_no_document_uses_is_refused_and_one_they_use_is_not(answerer):
+    c = _compose(answerer, "Wat vond de SP van de AOW voor slachtoffers in de opvang?")
+    assert c.refused and c.reason == "unknown name AOW"
+    # "SP" is a party, and an abbreviation the documents write as a word of its own is known
+    assert answerer.composer.finder.index.words.count("sp") == 1
+    c = _compose(answerer, "Hoeveel opvangplekken noemde de SP-fractie in het VSO voor slachtoffers?")
+    assert c.reason == "unknown name VSO"
+    # the start of a corpus word is not the abbreviation ("OPV" is not "opvangplekken")
+    c = _compose(answerer, "Wat zei de OPV over opvangplekken voor slachtoffers?")
+    assert c.refused and c.reason == "unknown name OPV"
+
+
 def test_a_quantity_question_whose_evidence_states_no_amount_is_refused(answerer):
     c = _compose(answerer, "Hoeveel nachtopvang is er voortgezet na het overleg?")
     assert c.refused and c.reason in ("no_match", "no_answer")
@@ -107,6 +119,13 @@ def test_an_unseen_compound_is_covered_by_its_modifier_and_then_its_head(answere
     modifier = finder.coverage(weights, "De politie is er.")
     head = finder.coverage(weights, "Er is te weinig capaciteit.")
     assert both == 1.0 and 0.0 < modifier < 1.0 and head == 0.0
+
+
+def test_an_english_word_is_no_compound_of_dutch_words(answerer):
+    finder = answerer.composer.finder
+    assert {"politie", ("politie", "capaciteit")} <= set(finder.query_weights("politiecapaciteit", english=False))
+    # the same unseen word in an English question: no Dutch parts ("password" is no pas + word)
+    assert set(finder.query_weights("politiecapaciteit", english=True)) == {"politiecapaciteit"}
 
 
 def test_an_amount_stated_for_another_year_does_not_answer(answerer):
