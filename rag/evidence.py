@@ -464,8 +464,7 @@ class EvidenceFinder:
         for word, stem in zip(analyzer.words(text), analyzer.stems(text)):
             idf = self.index.idf(stem)
             # a known word stays whole (as in BM25's query_tokens); an unseen compound counts by its parts
-            # (Dutch compounds only: an English word is no compound of Dutch words, "password" no pas + word)
-            parts = analyzer.compound_parts(word) if analyzer.vocabulary and idf is None and not english else []
+            parts = analyzer.compound_parts(word) if analyzer.vocabulary and idf is None else []
             known_parts = [(p, self.index.idf(p)) for p in parts]
             known_parts = [(p, i) for p, i in known_parts if i is not None]
             if idf is None and not english and len(known_parts) == 2:

@@ -121,13 +121,6 @@ def test_an_unseen_compound_is_covered_by_its_modifier_and_then_its_head(answere
     assert both == 1.0 and 0.0 < modifier < 1.0 and head == 0.0
 
 
-def test_an_english_word_is_no_compound_of_dutch_words(answerer):
-    finder = answerer.composer.finder
-    assert {"politie", ("politie", "capaciteit")} <= set(finder.query_weights("politiecapaciteit", english=False))
-    # the same unseen word in an English question: no Dutch parts ("password" is no pas + word)
-    assert set(finder.query_weights("politiecapaciteit", english=True)) == {"politiecapaciteit"}
-
-
 def test_an_amount_stated_for_another_year_does_not_answer(answerer):
     # 2015 falls in the period the undated consultation talks about, but its amount is for 2014 and 2013
     c = _compose(answerer, "Hoeveel opvangplekken voor slachtoffers waren er in 2015?")
