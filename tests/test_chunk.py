@@ -13,6 +13,14 @@ def test_sentences_split_at_full_stops():
     assert split_sentences("Dit is een. Dat is twee! En drie?") == ["Dit is een.", "Dat is twee!", "En drie?"]
 
 
+def test_a_split_is_a_fresh_list_and_a_long_text_splits_the_same_uncached():
+    first = split_sentences("Dit is een. Dat is twee.")
+    first.append("Erbij geschreven.")
+    assert split_sentences("Dit is een. Dat is twee.") == ["Dit is een.", "Dat is twee."]
+    long = " ".join(f"Zin nummer {i} staat hier." for i in range(400))  # past the cached length
+    assert len(long) > 4000 and split_sentences(long) == [f"Zin nummer {i} staat hier." for i in range(400)]
+
+
 def test_abbreviation_does_not_end_a_sentence():
     assert split_sentences("De brief d.d. 4 april 2017 kwam. Daarna niets.") == [
         "De brief d.d. 4 april 2017 kwam.",
