@@ -187,7 +187,7 @@ def cross_fitted_answer_features(groups: list[Group], folds: int, l2: float = 0.
 
 
 def choose_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> tuple[float, dict]:
-    """The refusal threshold with the best refusal F1 whose wrongful-refusal rate stays within 3%;
+    """The refusal threshold with the best refusal F1 whose wrongful-refusal rate stays within MAX_WRONGFUL;
     of thresholds whose F1 is within F1_TOLERANCE of that best, the lowest (it refuses the fewest
     answerable questions)."""
     candidates: list[tuple[float, dict]] = []
