@@ -523,9 +523,7 @@ class ExtractiveComposer:
             # an abbreviation ("AOW", "WRP") is a name of its own: it must be a word of the documents as
             # it is, not the start of one ("IND" is not "index")
             for abbreviation in _ABBREVIATION.findall(name):
-                word = abbreviation.lower()
-                i = bisect_left(index.words, word)
-                if i == len(index.words) or index.words[i] != word:
+                if _word_at(abbreviation.lower(), index.words) != abbreviation.lower():
                     return f"unknown name {abbreviation}"
         return ""
 
@@ -614,8 +612,8 @@ class ExtractiveComposer:
 
     def _group(self, chosen: list[Sentence], passages: list[Passage], evidence: Evidence) -> list[Line]:
         """One line per passage, in order of each passage's best sentence; sentences in text order."""
-        chosen = _answer_after_restatement(chosen, passages, evidence)
         found = {(s.passage_index, s.position): s for s in evidence.sentences}
+        chosen = _answer_after_restatement(chosen, passages, found)
         lines: dict[int, Line] = {}
         for s in chosen:
             lines.setdefault(s.passage_index, Line(s.passage_index, [])).sentences.append(s)
@@ -689,10 +687,12 @@ _NO_FIGURES = re.compile(
 )
 
 
-def _answer_after_restatement(chosen: list[Sentence], passages: list[Passage], evidence: Evidence) -> list[Sentence]:
+def _answer_after_restatement(
+    chosen: list[Sentence], passages: list[Passage], by_place: dict[tuple[int, int], Sentence]
+) -> list[Sentence]:
     """A government sentence that restates what was asked ("Een chatfunctie werd als suggestie
-    gedaan.") announces its answer: the sentence after it joins the chosen ones."""
-    by_place = {(s.passage_index, s.position): s for s in evidence.sentences}
+    gedaan.") announces its answer: the sentence after it joins the chosen ones. ``by_place``: the
+    evidence's sentences by passage index and position."""
     taken = {(s.passage_index, s.position) for s in chosen}
     out = list(chosen)
     for s in chosen:
@@ -740,15 +740,18 @@ _ASKING = re.compile(r"\b(?:vra(?:ag|gen|agt)|vroeg(?:en)?|willen\s+(?:graag\s+)
 _ABBREVIATION = re.compile(r"\b[A-Z]{3,}\b")
 
 
+def _word_at(word: str, words: tuple[str, ...]) -> str:
+    """The first of the sorted corpus ``words`` at or after ``word`` ('' past the end)."""
+    i = bisect_left(words, word)
+    return words[i] if i < len(words) else ""
+
+
 def _known_word(word: str, words: tuple[str, ...]) -> bool:
     """A word the corpus uses (``words``: sorted), inflected (a prefix of a corpus word) or as a compound
     (a corpus word of five letters or more begins it)."""
-
-    def at(w: str) -> str:
-        i = bisect_left(words, w)
-        return words[i] if i < len(words) else ""
-
-    return at(word).startswith(word) or any(at(word[:n]) == word[:n] for n in range(5, len(word)))
+    return _word_at(word, words).startswith(word) or any(
+        _word_at(word[:n], words) == word[:n] for n in range(5, len(word))
+    )
 
 
 @dataclass

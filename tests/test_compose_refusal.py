@@ -553,27 +553,18 @@ def test_a_debate_question_without_its_answer_quoted_is_answered_by_the_governme
     from rag.compose import Line
     from rag.evidence import Evidence, QuestionProfile
 
-    asked = Passage(
-        chunk_id="ao:0:0",
-        doc_id="ao",
-        source_file="ao.txt",
-        turn_index=0,
-        speaker="De heer Van der Staaij",
-        party="SGP",
-        role="kamerlid",
-        text="Worden datingsites voor sugardaddy's in de gaten gehouden?",
+    def turn(chunk_id: str, speaker: str, role: str, text: str, party: str = "") -> Passage:
+        doc_id, turn_index, _ = chunk_id.split(":")
+        return Passage(chunk_id=chunk_id, doc_id=doc_id, source_file=f"{doc_id}.txt", turn_index=int(turn_index),
+                       speaker=speaker, party=party, role=role, text=text)  # fmt: skip
+
+    asked = turn("ao:0:0", "De heer Van der Staaij", "kamerlid",
+                 "Worden datingsites voor sugardaddy's in de gaten gehouden?", party="SGP")  # fmt: skip
+    reply = turn("ao:3:0", "Staatssecretaris Harbers", "staatssecretaris",
+                 "We ontwikkelen met de politie webcrawlers die datingsites afspeuren.")  # fmt: skip
+    other = turn(
+        "so:1:0", "Minister Blok", "minister", "De politie krijgt er dit jaar 2 miljoen euro bij voor dit werk."
     )
-    reply = Passage(
-        chunk_id="ao:3:0",
-        doc_id="ao",
-        source_file="ao.txt",
-        turn_index=3,
-        speaker="Staatssecretaris Harbers",
-        role="staatssecretaris",
-        text="We ontwikkelen met de politie webcrawlers die datingsites afspeuren.",
-    )
-    other = Passage(chunk_id="so:1:0", doc_id="so", source_file="so.txt", turn_index=1, speaker="Minister Blok",
-                    role="minister", text="De politie krijgt er dit jaar 2 miljoen euro bij voor dit werk.")  # fmt: skip
     passages = [asked, reply, other]
     question = _sentence(0, 0, asked.text, 3.0)
     ranked = [question, _sentence(2, 0, other.text, 1.0), _sentence(1, 0, reply.text, 0.5)]
